@@ -1,0 +1,106 @@
+// The shape every `passgate` subcommand takes, and the argument parsing they share.
+import { parseArgs } from 'node:util';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean' | 'number' | 'strings';
+  description: string;
+  required?: boolean;
+  short?: string;
+}
+
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+  json: boolean;
+}
+
+export interface ParsedCommand {
+  options: Record<string, string | boolean | number | string[] | undefined>;
+  positionals: string[];
+}
+
+export interface CommandSpec {
+  /** Words after `passgate`, such as `issuer init`. */
+  name: string;
+  summary: string;
+  /** Positional arguments, for the usage line, e.g. `PAYLOAD`. */
+  args?: string;
+  options: Record<string, OptionSpec>;
+  /** Extra help text: examples, exit codes. */
+  help?: string;
+  /** Resolves to the process exit code. */
+  run(cmd: ParsedCommand, io: CommandIo): Promise<number>;
+}
+
+/** A problem with what the user typed: exit code 2 and a hint. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A failure the user can fix (missing file, wrong key …): exit code 1 with a message saying what to do. */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
+  const config: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [name, o] of Object.entries(spec.options)) {
+    config[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.type === 'strings' ? { multiple: true } : {}) };
+    if (o.short) config[name]!.short = o.short;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+  const options: ParsedCommand['options'] = { ...parsed.values };
+  if (options.help) return { options, positionals: parsed.positionals };
+  for (const [name, o] of Object.entries(spec.options)) {
+    const v = options[name];
+    if (v === undefined) {
+      if (o.required) throw new UsageError(`--${name} is required (${o.description})`);
+      continue;
+    }
+    if (o.type === 'number') {
+      const n = Number(v);
+      if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
+      options[name] = n;
+    }
+  }
+  return { options, positionals: parsed.positionals };
+}
+
+export function helpText(spec: CommandSpec): string {
+  const lines = [`passgate ${spec.name}${spec.args ? ' ' + spec.args : ''} [options]`, '', spec.summary, '', 'Options:'];
+  const entries = Object.entries(spec.options);
+  entries.push(['json', { type: 'boolean', description: 'print machine-readable JSON' }]);
+  entries.push(['help', { type: 'boolean', description: 'show this help' }]);
+  for (const [name, o] of entries) {
+    const value = o.type === 'boolean' ? '' : o.type === 'strings' ? ' VALUE (repeatable)' : o.type === 'number' ? ' N' : ' VALUE';
+    lines.push(`  --${name}${value}`.padEnd(34) + o.description + (o.required ? ' (required)' : ''));
+  }
+  if (spec.help) lines.push('', spec.help.trim());
+  return lines.join('\n');
+}
+
+export function str(cmd: ParsedCommand, name: string): string {
+  const v = cmd.options[name];
+  return typeof v === 'string' ? v : '';
+}
+export function optStr(cmd: ParsedCommand, name: string): string | undefined {
+  const v = cmd.options[name];
+  return typeof v === 'string' ? v : undefined;
+}
+export function optNum(cmd: ParsedCommand, name: string): number | undefined {
+  const v = cmd.options[name];
+  return typeof v === 'number' ? v : undefined;
+}
+export function strs(cmd: ParsedCommand, name: string): string[] {
+  const v = cmd.options[name];
+  return Array.isArray(v) ? v : [];
+}

@@ -1,0 +1,8 @@
+// Every `passgate` subcommand, by area. Add a module's commands here.
+import type { CommandSpec } from './command.js';
+import { issuerCommands } from './commands/issuer.js';
+import { walletCommands } from './commands/wallet.js';
+import { verifyCommands } from './commands/verify.js';
+import { demoCommands } from './commands/demo.js';
+
+export const COMMANDS: CommandSpec[] = [...issuerCommands, ...walletCommands, ...verifyCommands, ...demoCommands];

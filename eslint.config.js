@@ -1,0 +1,33 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'bench/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/terminal/**', '**/central/**', 'better-sqlite3', 'mqtt', 'aedes', 'pg'] },
+      ],
+    },
+  },
+  {
+    files: ['terminal/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/central/**'] }] },
+  },
+  {
+    files: ['central/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/terminal/**'] }] },
+  },
+);

@@ -1,0 +1,147 @@
+// MQTT contract between terminals and central (see docs/ and DESIGN "MQTT"). Topics, and the CBOR
+// payloads on them. QoS 1 everywhere.
+import { asUint, decodeCbor, encodeCbor, isMap, wideUint, type CborLimits } from './cbor.js';
+import { parseSign1, signSign1, verifySign1 } from './cose.js';
+import { encodeEvent, readEvent, type TerminalEvent } from './events.js';
+import { keyId, type KeyPair, type VerifyKey } from './keys.js';
+import type { ListType } from './lists.js';
+
+export const TOPIC_ROOT = 'passgate/v1';
+export const TERMINAL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function assertTerminalId(id: string, field = 'terminal id'): void {
+  if (!TERMINAL_ID.test(id))
+    throw new RangeError(`${field}: "${id}" must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`);
+}
+
+export const topics = {
+  events: (id: string) => `${TOPIC_ROOT}/t/${id}/events`,
+  ack: (id: string) => `${TOPIC_ROOT}/t/${id}/ack`,
+  status: (id: string) => `${TOPIC_ROOT}/t/${id}/status`,
+  cmd: (id: string) => `${TOPIC_ROOT}/t/${id}/cmd`,
+  /** Retained: the latest full snapshot of a list. */
+  listSnapshot: (type: ListType) => `${TOPIC_ROOT}/lists/${type}/snapshot`,
+  /** Retained: one cumulative delta since the retained snapshot's version. */
+  listDelta: (type: ListType) => `${TOPIC_ROOT}/lists/${type}/delta`,
+  lists: `${TOPIC_ROOT}/lists/#`,
+  time: `${TOPIC_ROOT}/time`,
+  allEvents: `${TOPIC_ROOT}/t/+/events`,
+  allStatus: `${TOPIC_ROOT}/t/+/status`,
+  /** MQTT 5 shared subscription: N central workers split the event load. */
+  sharedEvents: `$share/central/${TOPIC_ROOT}/t/+/events`,
+};
+
+/** Parses `passgate/v1/t/{id}/{leaf}`; undefined for any other topic. */
+export function parseTerminalTopic(topic: string): { terminalId: string; leaf: string } | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 5 || parts[0] !== 'passgate' || parts[1] !== 'v1' || parts[2] !== 't') return undefined;
+  if (!TERMINAL_ID.test(parts[3]!)) return undefined;
+  return { terminalId: parts[3]!, leaf: parts[4]! };
+}
+
+export const MAX_BATCH_EVENTS = 500;
+export const BATCH_LIMITS: CborLimits = { maxBytes: 1024 * 1024, maxDepth: 6, allowedTags: [18] };
+
+export interface EventBatch {
+  terminal: string;
+  fromSeq: number;
+  /** Contiguous events starting at fromSeq. */
+  events: TerminalEvent[];
+}
+
+/** A batch is a COSE_Sign1 by the terminal's enrollment key over {terminal, from_seq, events}. */
+export function signBatch(terminalKey: KeyPair, batch: EventBatch): Uint8Array {
+  const payload = encodeCbor(
+    new Map<string, unknown>([
+      ['terminal', batch.terminal],
+      ['from_seq', wideUint(batch.fromSeq)],
+      ['events', batch.events.map(encodeEvent)],
+    ]),
+  );
+  return signSign1(terminalKey.alg, terminalKey.secretKey, payload, keyId(terminalKey.publicKey));
+}
+
+/** Verifies and decodes a batch; returns a string naming what is wrong (for logs and a reason code). */
+export function openBatch(bytes: Uint8Array, terminalKey: VerifyKey, expectedTerminal: string): EventBatch | string {
+  let sign1;
+  try {
+    sign1 = parseSign1(bytes, BATCH_LIMITS);
+  } catch (err) {
+    return `malformed batch: ${(err as Error).message}`;
+  }
+  if (!verifySign1(sign1, terminalKey)) return 'batch signature does not verify with the terminal key';
+  let body: unknown;
+  try {
+    body = decodeCbor(sign1.payload, BATCH_LIMITS);
+  } catch (err) {
+    return `malformed batch payload: ${(err as Error).message}`;
+  }
+  if (!isMap(body)) return 'batch payload must be a map';
+  const terminal = body.get('terminal');
+  const fromSeq = asUint(body.get('from_seq'));
+  const raw = body.get('events');
+  if (terminal !== expectedTerminal) return 'batch names another terminal than its topic';
+  if (fromSeq === undefined || fromSeq < 1) return 'batch from_seq must be a positive integer';
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BATCH_EVENTS)
+    return `batch must hold 1-${MAX_BATCH_EVENTS} events`;
+  const events: TerminalEvent[] = [];
+  for (const [i, item] of (raw as unknown[]).entries()) {
+    const e = readEvent(item);
+    if (typeof e === 'string') return `event ${i}: ${e}`;
+    if (e.seq !== fromSeq + i) return `event ${i}: seq ${e.seq} breaks the run starting at ${fromSeq}`;
+    events.push(e);
+  }
+  return { terminal, fromSeq, events };
+}
+
+/** Central → terminal on t/{id}/ack: the highest contiguous seq committed. */
+export function encodeAck(seq: number): Uint8Array {
+  return encodeCbor(new Map([['seq', wideUint(seq)]]));
+}
+export function readAck(bytes: Uint8Array): number | undefined {
+  try {
+    const m = decodeCbor(bytes, { maxBytes: 64, maxDepth: 2, allowedTags: [] });
+    return isMap(m) ? asUint(m.get('seq')) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type ClockState = 'trusted' | 'degraded' | 'untrusted';
+
+export interface TerminalStatus {
+  state: 'online' | 'offline';
+  /** Unix ms. */
+  at: number;
+  role?: string;
+  lists?: Record<string, { version: number; issuedAt: number }>;
+  outboxDepth?: number;
+  lastSeq?: number;
+  clock?: ClockState;
+  readers?: Record<string, string>;
+}
+
+export function encodeStatus(s: TerminalStatus): Uint8Array {
+  return encodeCbor({ ...s, at: wideUint(s.at) } as unknown);
+}
+
+export function readStatus(bytes: Uint8Array): TerminalStatus | undefined {
+  try {
+    const m = decodeCbor(bytes, { maxBytes: 16 * 1024, maxDepth: 4, allowedTags: [] });
+    if (!isMap(m)) return undefined;
+    const state = m.get('state');
+    const at = asUint(m.get('at'));
+    if ((state !== 'online' && state !== 'offline') || at === undefined) return undefined;
+    const out: TerminalStatus = { state, at };
+    const toObj = (v: unknown): unknown =>
+      isMap(v) ? Object.fromEntries([...v].map(([k, x]) => [String(k), toObj(x)])) : v;
+    for (const key of ['role', 'lists', 'outboxDepth', 'lastSeq', 'clock', 'readers'] as const)
+      if (m.has(key)) (out as unknown as Record<string, unknown>)[key] = toObj(m.get(key));
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+export const COMMANDS = ['resync', 'reload', 'open_gate_once'] as const;
+export type Command = (typeof COMMANDS)[number];
