@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write('passgate: the compiled code is missing. Run `npm ci` (or `npm run build`) in the passgate folder.\n');
+  process.stderr.write(
+    'passgate: the compiled code is missing. Run `npm ci` (or `npm run build`) in the passgate folder.\n',
+  );
   process.exit(2);
 }
 const { main } = await import(entry.href);

@@ -48,7 +48,10 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     help: { type: 'boolean', short: 'h' },
   };
   for (const [name, o] of Object.entries(spec.options)) {
-    config[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.type === 'strings' ? { multiple: true } : {}) };
+    config[name] = {
+      type: o.type === 'boolean' ? 'boolean' : 'string',
+      ...(o.type === 'strings' ? { multiple: true } : {}),
+    };
     if (o.short) config[name]!.short = o.short;
   }
   let parsed;
@@ -57,7 +60,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
   }
-  const options: ParsedCommand['options'] = { ...parsed.values };
+  const options = { ...parsed.values } as ParsedCommand['options'];
   if (options.help) return { options, positionals: parsed.positionals };
   for (const [name, o] of Object.entries(spec.options)) {
     const v = options[name];
@@ -76,12 +79,25 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
 }
 
 export function helpText(spec: CommandSpec): string {
-  const lines = [`passgate ${spec.name}${spec.args ? ' ' + spec.args : ''} [options]`, '', spec.summary, '', 'Options:'];
+  const lines = [
+    `passgate ${spec.name}${spec.args ? ' ' + spec.args : ''} [options]`,
+    '',
+    spec.summary,
+    '',
+    'Options:',
+  ];
   const entries = Object.entries(spec.options);
   entries.push(['json', { type: 'boolean', description: 'print machine-readable JSON' }]);
   entries.push(['help', { type: 'boolean', description: 'show this help' }]);
   for (const [name, o] of entries) {
-    const value = o.type === 'boolean' ? '' : o.type === 'strings' ? ' VALUE (repeatable)' : o.type === 'number' ? ' N' : ' VALUE';
+    const value =
+      o.type === 'boolean'
+        ? ''
+        : o.type === 'strings'
+          ? ' VALUE (repeatable)'
+          : o.type === 'number'
+            ? ' N'
+            : ' VALUE';
     lines.push(`  --${name}${value}`.padEnd(34) + o.description + (o.required ? ' (required)' : ''));
   }
   if (spec.help) lines.push('', spec.help.trim());

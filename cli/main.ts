@@ -1,7 +1,15 @@
 // `passgate`: finds the subcommand, parses its options, runs it, and maps failures to exit codes
-// (0 ok, 1 a refusal or a failure the user can fix, 2 a usage error).
+// (0 ok, 1 a negative answer such as a denied code, 2 could not do what was asked: usage or input problem).
+import { FileProblem } from '../shared/files.js';
 import { COMMANDS } from './registry.js';
-import { UsageError, UserError, helpText, parseCommand, type CommandIo, type CommandSpec } from './command.js';
+import {
+  UsageError,
+  UserError,
+  helpText,
+  parseCommand,
+  type CommandIo,
+  type CommandSpec,
+} from './command.js';
 
 function overview(): string {
   const lines = ['passgate — offline credential verifier for city services', '', 'Commands:'];
@@ -52,8 +60,9 @@ export async function main(argv: string[], io?: Partial<CommandIo>): Promise<num
     }
     return await spec.run(cmd, { out, err, json });
   } catch (e) {
-    if (e instanceof UsageError) return report('usage', `${e.message}. Run \`passgate ${spec.name} --help\`.`, 2);
-    if (e instanceof UserError) return report('failed', e.message, 1);
+    if (e instanceof UsageError)
+      return report('usage', `${e.message}. Run \`passgate ${spec.name} --help\`.`, 2);
+    if (e instanceof UserError || e instanceof FileProblem) return report('failed', e.message, 2);
     if (e instanceof RangeError) return report('invalid', e.message, 2);
     throw e;
   }

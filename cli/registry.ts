@@ -5,4 +5,9 @@ import { walletCommands } from './commands/wallet.js';
 import { verifyCommands } from './commands/verify.js';
 import { demoCommands } from './commands/demo.js';
 
-export const COMMANDS: CommandSpec[] = [...issuerCommands, ...walletCommands, ...verifyCommands, ...demoCommands];
+export const COMMANDS: CommandSpec[] = [
+  ...issuerCommands,
+  ...walletCommands,
+  ...verifyCommands,
+  ...demoCommands,
+];

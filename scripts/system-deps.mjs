@@ -6,7 +6,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const components = [
-  { name: 'mosquitto broker', packages: ['mosquitto'], present: () => has('mosquitto') || existsSync('/usr/sbin/mosquitto') },
+  {
+    name: 'mosquitto broker',
+    packages: ['mosquitto'],
+    present: () => has('mosquitto') || existsSync('/usr/sbin/mosquitto'),
+  },
   { name: 'mosquitto clients', packages: ['mosquitto-clients'], present: () => has('mosquitto_pub') },
   { name: 'PostgreSQL server', packages: ['postgresql'], present: () => pgBin() !== undefined },
   { name: 'socat (serial ptys)', packages: ['socat'], present: () => has('socat') },

@@ -36,5 +36,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
 /** A plain Uint8Array view (not a Buffer subclass), so equality checks and CBOR encoding behave alike. */
 export function plain(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -46,7 +46,8 @@ export function decodeCbor(bytes: Uint8Array, limits: CborLimits = TOKEN_LIMITS)
 /** Walks one complete CBOR item that must fill `bytes` exactly. */
 export function checkCbor(bytes: Uint8Array, limits: CborLimits): void {
   if (bytes.length === 0) throw new CborError('empty input');
-  if (bytes.length > limits.maxBytes) throw new CborError(`input is ${bytes.length} bytes, over the ${limits.maxBytes}-byte limit`);
+  if (bytes.length > limits.maxBytes)
+    throw new CborError(`input is ${bytes.length} bytes, over the ${limits.maxBytes}-byte limit`);
   const end = walk(bytes, 0, 0, limits);
   if (end !== bytes.length) throw new CborError(`${bytes.length - end} trailing bytes after the CBOR item`);
 }
@@ -108,7 +109,8 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
       const seen = new Set<string>();
       for (let i = 0; i < h.value; i++) {
         const keyMajor = bytes[p]! >> 5;
-        if (keyMajor !== 0 && keyMajor !== 1 && keyMajor !== 3) throw new CborError('map keys must be integers or text');
+        if (keyMajor !== 0 && keyMajor !== 1 && keyMajor !== 3)
+          throw new CborError('map keys must be integers or text');
         const keyEnd = walk(bytes, p, depth + 1, limits);
         const key = Buffer.from(bytes.subarray(p, keyEnd)).toString('latin1');
         if (seen.has(key)) throw new CborError('duplicate map key');
@@ -118,7 +120,8 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
       return p;
     }
     case 6:
-      if (!limits.allowedTags.includes(h.value)) throw new CborError(`CBOR tag ${h.value} is not accepted here`);
+      if (!limits.allowedTags.includes(h.value))
+        throw new CborError(`CBOR tag ${h.value} is not accepted here`);
       return walk(bytes, h.next, depth + 1, limits);
     default:
       // major 7: false, true and null only; no floats, undefined or other simple values.
@@ -149,6 +152,7 @@ export function wideUint(n: number): number | bigint {
 
 export function asUint(value: unknown): number | undefined {
   if (isUint(value)) return value;
-  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(value);
   return undefined;
 }

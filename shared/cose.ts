@@ -1,6 +1,15 @@
 // COSE_Sign1 (RFC 9052 §4.2, §4.4): tagged 18, [protected bstr, unprotected map, payload bstr, signature bstr].
 import { COSE_ALG, algFromCose, sign, type Alg, type VerifyBackend, type VerifyKey } from './keys.js';
-import { CborError, Tag, decodeCbor, encodeCbor, isBytes, isMap, type CborLimits, TOKEN_LIMITS } from './cbor.js';
+import {
+  CborError,
+  Tag,
+  decodeCbor,
+  encodeCbor,
+  isBytes,
+  isMap,
+  type CborLimits,
+  TOKEN_LIMITS,
+} from './cbor.js';
 
 export const COSE_SIGN1_TAG = 18;
 const EMPTY = new Uint8Array(0);
@@ -23,11 +32,20 @@ export class CoseFormatError extends Error {
 }
 
 /** Sig_structure for COSE_Sign1: ["Signature1", body_protected, external_aad, payload]. */
-export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array, externalAad = EMPTY): Uint8Array {
+export function sigStructure(
+  protectedBytes: Uint8Array,
+  payload: Uint8Array,
+  externalAad = EMPTY,
+): Uint8Array {
   return encodeCbor(['Signature1', protectedBytes, externalAad, payload]);
 }
 
-export function signSign1(alg: Alg, secretKey: Uint8Array, payload: Uint8Array, kid?: Uint8Array): Uint8Array {
+export function signSign1(
+  alg: Alg,
+  secretKey: Uint8Array,
+  payload: Uint8Array,
+  kid?: Uint8Array,
+): Uint8Array {
   const header = new Map<number, unknown>([[1, COSE_ALG[alg]]]);
   if (kid) header.set(4, kid);
   const protectedBytes = encodeCbor(header);
@@ -38,13 +56,16 @@ export function signSign1(alg: Alg, secretKey: Uint8Array, payload: Uint8Array, 
 /** Parses a tagged COSE_Sign1 (bounded decode); throws CoseFormatError or CborError when it is not one. */
 export function parseSign1(bytes: Uint8Array, limits: CborLimits = TOKEN_LIMITS): Sign1 {
   const item = decodeCbor(bytes, limits);
-  if (!(item instanceof Tag) || item.tag !== COSE_SIGN1_TAG) throw new CoseFormatError('not a tagged COSE_Sign1 (tag 18)');
+  if (!(item instanceof Tag) || item.tag !== COSE_SIGN1_TAG)
+    throw new CoseFormatError('not a tagged COSE_Sign1 (tag 18)');
   const parts = item.value as unknown;
-  if (!Array.isArray(parts) || parts.length !== 4) throw new CoseFormatError('COSE_Sign1 must be an array of four items');
+  if (!Array.isArray(parts) || parts.length !== 4)
+    throw new CoseFormatError('COSE_Sign1 must be an array of four items');
   const [protectedBytes, unprotectedHeader, payload, signature] = parts as unknown[];
   if (!isBytes(protectedBytes)) throw new CoseFormatError('protected header must be a byte string');
   if (!isMap(unprotectedHeader)) throw new CoseFormatError('unprotected header must be a map');
-  if (!isBytes(payload)) throw new CoseFormatError('payload must be a byte string (detached payloads are not used)');
+  if (!isBytes(payload))
+    throw new CoseFormatError('payload must be a byte string (detached payloads are not used)');
   if (!isBytes(signature)) throw new CoseFormatError('signature must be a byte string');
   let protectedHeader: Map<unknown, unknown> = new Map();
   if (protectedBytes.length > 0) {

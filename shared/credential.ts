@@ -92,7 +92,16 @@ export function readClaims(value: unknown): CredentialClaims | string {
     if (n !== undefined) e.n = n;
     entitlements.push(e);
   }
-  return { iss, sub, exp, nbf, iat, cti: new Uint8Array(cti), devicePublicKey: device.publicKey, ent: entitlements };
+  return {
+    iss,
+    sub,
+    exp,
+    nbf,
+    iat,
+    cti: new Uint8Array(cti),
+    devicePublicKey: device.publicKey,
+    ent: entitlements,
+  };
 }
 
 /** Issues a credential: COSE_Sign1 over the CWT claims, signed by the issuer key with its kid in the protected header. */

@@ -76,11 +76,15 @@ export function readEvent(v: unknown): TerminalEvent | string {
   const data = v.get('data');
   if (seq === undefined || seq < 1) return 'event.seq must be a positive integer';
   if (at === undefined) return 'event.at must be an integer (unix ms)';
-  if (typeof kind !== 'string' || !EVENT_KINDS.includes(kind as EventKind)) return 'event.kind is not a known kind';
-  if (decision !== undefined && decision !== 'accept' && decision !== 'deny') return 'event.decision must be accept or deny';
-  if (reason !== undefined && !ALL_REASONS.includes(reason as Reason)) return 'event.reason is not a known reason code';
+  if (typeof kind !== 'string' || !EVENT_KINDS.includes(kind as EventKind))
+    return 'event.kind is not a known kind';
+  if (decision !== undefined && decision !== 'accept' && decision !== 'deny')
+    return 'event.decision must be accept or deny';
+  if (reason !== undefined && !ALL_REASONS.includes(reason as Reason))
+    return 'event.reason is not a known reason code';
   if (!optText(cti) || !optText(sub) || !optText(gate)) return 'event.cti, sub and gate must be short text';
-  if (direction !== undefined && direction !== 'in' && direction !== 'out') return 'event.direction must be in or out';
+  if (direction !== undefined && direction !== 'in' && direction !== 'out')
+    return 'event.direction must be in or out';
   if (t !== undefined && asUint(t) === undefined) return 'event.t must be an integer';
   const e: TerminalEvent = { seq, kind: kind as EventKind, at };
   if (decision !== undefined) e.decision = decision;
@@ -96,7 +100,11 @@ export function readEvent(v: unknown): TerminalEvent | string {
     for (const [k, val] of data) {
       if (typeof k !== 'string') return 'event.data keys must be text';
       const n = asUint(val);
-      if (typeof val === 'string' ? val.length > SHORT_TEXT : typeof val !== 'boolean' && n === undefined && typeof val !== 'number')
+      if (
+        typeof val === 'string'
+          ? val.length > SHORT_TEXT
+          : typeof val !== 'boolean' && n === undefined && typeof val !== 'number'
+      )
         return `event.data.${k} must be a short scalar`;
       out[k] = n ?? (val as string | number | boolean);
     }

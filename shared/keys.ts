@@ -54,7 +54,8 @@ export function keyId(publicKey: Uint8Array): Uint8Array {
 /** Checks that bytes are a usable public key for alg; throws RangeError naming the problem. */
 export function assertPublicKey(alg: Alg, publicKey: Uint8Array, field = 'publicKey'): void {
   if (alg === 'EdDSA') {
-    if (publicKey.length !== 32) throw new RangeError(`${field}: an Ed25519 key is 32 bytes, got ${publicKey.length}`);
+    if (publicKey.length !== 32)
+      throw new RangeError(`${field}: an Ed25519 key is 32 bytes, got ${publicKey.length}`);
     try {
       ed25519.Point.fromBytes(publicKey);
     } catch {
@@ -94,17 +95,23 @@ export class VerifyKey {
   verify(signature: Uint8Array, message: Uint8Array, backend: VerifyBackend = 'node'): boolean {
     if (this.alg === 'EdDSA') {
       if (signature.length !== 64) return false;
-      if (backend === 'noble') return safe(() => ed25519.verify(signature, message, this.publicKey, { zip215: false }));
+      if (backend === 'noble')
+        return safe(() => ed25519.verify(signature, message, this.publicKey, { zip215: false }));
       return safe(() => nodeVerify(null, message, this.keyObject(), signature));
     }
     if (!isCanonicalLowS(signature)) return false;
     if (backend === 'noble')
-      return safe(() => p256.verify(signature, message, this.publicKey, { lowS: true, prehash: true, format: 'compact' }));
-    return safe(() => nodeVerify('sha256', message, { key: this.keyObject(), dsaEncoding: 'ieee-p1363' }, signature));
+      return safe(() =>
+        p256.verify(signature, message, this.publicKey, { lowS: true, prehash: true, format: 'compact' }),
+      );
+    return safe(() =>
+      nodeVerify('sha256', message, { key: this.keyObject(), dsaEncoding: 'ieee-p1363' }, signature),
+    );
   }
 
   toJwk(): Record<string, string> {
-    if (this.alg === 'EdDSA') return { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: toB64u(this.kid), x: toB64u(this.publicKey) };
+    if (this.alg === 'EdDSA')
+      return { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: toB64u(this.kid), x: toB64u(this.publicKey) };
     return {
       kty: 'EC',
       crv: 'P-256',

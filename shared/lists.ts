@@ -12,7 +12,8 @@ export type ListType = (typeof LIST_TYPES)[number];
 /** Lists can be large (a million revoked serials is ~20 MB), but stay shallow. */
 export const LIST_LIMITS: CborLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 6, allowedTags: [18] };
 
-export type ListErrorCode = 'list_malformed' | 'list_bad_signature' | 'list_wrong_type' | 'list_rollback' | 'list_gap';
+export type ListErrorCode =
+  'list_malformed' | 'list_bad_signature' | 'list_wrong_type' | 'list_rollback' | 'list_gap';
 
 export class ListError extends Error {
   override name = 'ListError';
@@ -116,13 +117,15 @@ function fail(message: string): never {
 function bytesArray(v: unknown, field: string, size?: number): Uint8Array[] {
   if (!Array.isArray(v)) fail(`${field} must be an array`);
   return (v as unknown[]).map((b) => {
-    if (!isBytes(b) || (size !== undefined && b.length !== size)) fail(`${field} holds a non-${size ?? ''}-byte entry`);
+    if (!isBytes(b) || (size !== undefined && b.length !== size))
+      fail(`${field} holds a non-${size ?? ''}-byte entry`);
     return new Uint8Array(b);
   });
 }
 
 function textArray(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || !(v as unknown[]).every((s) => typeof s === 'string')) fail(`${field} must be an array of text`);
+  if (!Array.isArray(v) || !(v as unknown[]).every((s) => typeof s === 'string'))
+    fail(`${field} must be an array of text`);
   return v as string[];
 }
 
@@ -139,8 +142,14 @@ function readKey(v: unknown): TrustedIssuerKey {
   if (!isBytes(key)) fail('trust key must carry its public key bytes');
   if (toHex(keyId(key)) !== toHex(kid)) fail('trust key kid does not match its public key');
   if (typeof iss !== 'string') fail('trust key iss must be text');
-  if ((nbf !== undefined && !isUint(nbf)) || (exp !== undefined && !isUint(exp))) fail('trust key nbf/exp must be integers');
-  const out: TrustedIssuerKey = { kid: new Uint8Array(kid), alg: alg as Alg, publicKey: new Uint8Array(key), issuer: iss };
+  if ((nbf !== undefined && !isUint(nbf)) || (exp !== undefined && !isUint(exp)))
+    fail('trust key nbf/exp must be integers');
+  const out: TrustedIssuerKey = {
+    kid: new Uint8Array(kid),
+    alg: alg as Alg,
+    publicKey: new Uint8Array(key),
+    issuer: iss,
+  };
   if (nbf !== undefined) out.notBefore = nbf as number;
   if (exp !== undefined) out.notAfter = exp as number;
   return out;
@@ -156,7 +165,10 @@ function readBody(type: ListType, body: unknown, isDelta: boolean): unknown {
     }
     const add = body.get('add');
     if (!Array.isArray(add)) fail('trust delta add must be an array');
-    return { add: (add as unknown[]).map(readKey), remove: bytesArray(body.get('remove'), 'remove', 8) } satisfies TrustDelta;
+    return {
+      add: (add as unknown[]).map(readKey),
+      remove: bytesArray(body.get('remove'), 'remove', 8),
+    } satisfies TrustDelta;
   }
   if (type === 'revocation') {
     if (!isDelta)
@@ -186,7 +198,8 @@ export function openList(bytes: Uint8Array, listKey: VerifyKey, expectedType?: L
     if (err instanceof CoseFormatError || (err as Error).name === 'CborError') fail((err as Error).message);
     throw err;
   }
-  if (!verifySign1(sign1, listKey)) throw new ListError('list_bad_signature', 'list signature does not verify with the pinned list key');
+  if (!verifySign1(sign1, listKey))
+    throw new ListError('list_bad_signature', 'list signature does not verify with the pinned list key');
   let payload: unknown;
   try {
     payload = decodeCbor(sign1.payload, LIST_LIMITS);
@@ -203,7 +216,8 @@ export function openList(bytes: Uint8Array, listKey: VerifyKey, expectedType?: L
   if (!isUint(version) || version < 1) fail('list version must be a positive integer');
   if (!isUint(issuedAt)) fail('list issued_at must be an integer');
   const header = { type: type as ListType, version, issuedAt };
-  if (payload.has('snapshot')) return { ...header, snapshot: readBody(header.type, payload.get('snapshot'), false) } as SignedList;
+  if (payload.has('snapshot'))
+    return { ...header, snapshot: readBody(header.type, payload.get('snapshot'), false) } as SignedList;
   const base = payload.get('base');
   if (!isUint(base) || base >= version) fail('delta base must be an integer below its version');
   return { ...header, base, delta: readBody(header.type, payload.get('delta'), true) } as SignedList;
@@ -221,7 +235,10 @@ export function checkSequence(current: number | undefined, list: SignedList): Se
   const held = current ?? 0;
   if (list.version === held) return 'already_applied';
   if (list.version < held)
-    throw new ListError('list_rollback', `${list.type} list version ${list.version} is older than held version ${held}`);
+    throw new ListError(
+      'list_rollback',
+      `${list.type} list version ${list.version} is older than held version ${held}`,
+    );
   if ('delta' in list && list.base > held)
     throw new ListError(
       'list_gap',

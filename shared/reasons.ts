@@ -15,7 +15,13 @@ export const TOKEN_REASONS = [
   'not_entitled',
 ] as const;
 
-export const POLICY_REASONS = ['anti_passback', 'capacity_full', 'clock_untrusted', 'lists_stale', 'storage_failure'] as const;
+export const POLICY_REASONS = [
+  'anti_passback',
+  'capacity_full',
+  'clock_untrusted',
+  'lists_stale',
+  'storage_failure',
+] as const;
 export const CARD_REASONS = ['card_unknown', 'card_blocked'] as const;
 export const LIBRARY_REASONS = ['item_unknown', 'item_not_loanable', 'loan_limit', 'member_blocked'] as const;
 
@@ -53,7 +59,7 @@ export const REASON_TEXT: Record<Reason, string> = {
   not_entitled: 'credential does not cover this place or service',
   anti_passback: 'already entered here a moment ago',
   capacity_full: 'venue is at capacity',
-  clock_untrusted: "terminal cannot trust its clock and policy says fail closed",
+  clock_untrusted: 'terminal cannot trust its clock and policy says fail closed',
   lists_stale: 'terminal lists are too old and policy says fail closed',
   storage_failure: 'terminal could not record the decision',
   card_unknown: 'card is not bound to a member',

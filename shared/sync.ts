@@ -11,7 +11,9 @@ export const TERMINAL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export function assertTerminalId(id: string, field = 'terminal id'): void {
   if (!TERMINAL_ID.test(id))
-    throw new RangeError(`${field}: "${id}" must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`);
+    throw new RangeError(
+      `${field}: "${id}" must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`,
+    );
 }
 
 export const topics = {
@@ -34,7 +36,8 @@ export const topics = {
 /** Parses `passgate/v1/t/{id}/{leaf}`; undefined for any other topic. */
 export function parseTerminalTopic(topic: string): { terminalId: string; leaf: string } | undefined {
   const parts = topic.split('/');
-  if (parts.length !== 5 || parts[0] !== 'passgate' || parts[1] !== 'v1' || parts[2] !== 't') return undefined;
+  if (parts.length !== 5 || parts[0] !== 'passgate' || parts[1] !== 'v1' || parts[2] !== 't')
+    return undefined;
   if (!TERMINAL_ID.test(parts[3]!)) return undefined;
   return { terminalId: parts[3]!, leaf: parts[4]! };
 }
@@ -62,7 +65,11 @@ export function signBatch(terminalKey: KeyPair, batch: EventBatch): Uint8Array {
 }
 
 /** Verifies and decodes a batch; returns a string naming what is wrong (for logs and a reason code). */
-export function openBatch(bytes: Uint8Array, terminalKey: VerifyKey, expectedTerminal: string): EventBatch | string {
+export function openBatch(
+  bytes: Uint8Array,
+  terminalKey: VerifyKey,
+  expectedTerminal: string,
+): EventBatch | string {
   let sign1;
   try {
     sign1 = parseSign1(bytes, BATCH_LIMITS);

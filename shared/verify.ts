@@ -98,7 +98,8 @@ function malformed(detail: string): Decision {
 /** Decodes everything structural; a Decision means the input was refused before any key was looked up. */
 export function parsePresentation(text: string): Parsed | Decision {
   if (typeof text !== 'string') return malformed('input is not text');
-  if (text.length > MAX_QR_CHARS) return malformed(`input is ${text.length} characters, over ${MAX_QR_CHARS}`);
+  if (text.length > MAX_QR_CHARS)
+    return malformed(`input is ${text.length} characters, over ${MAX_QR_CHARS}`);
   const version = VERSION_PREFIX.exec(text);
   if (!version) return malformed('not a passgate code (expected PG1: prefix)');
   if (version[1] !== '1') return deny('unsupported_version', { detail: `format version ${version[1]}` });
@@ -109,7 +110,8 @@ export function parsePresentation(text: string): Parsed | Decision {
     if (err instanceof Base45Error) return malformed(err.message);
     throw err;
   }
-  if (bytes.length > MAX_PRESENTATION_BYTES) return malformed(`presentation is ${bytes.length} bytes, over 2 KiB`);
+  if (bytes.length > MAX_PRESENTATION_BYTES)
+    return malformed(`presentation is ${bytes.length} bytes, over 2 KiB`);
   try {
     const presentation = parseSign1(bytes);
     const body = decodeCbor(presentation.payload);
@@ -121,9 +123,12 @@ export function parsePresentation(text: string): Parsed | Decision {
     if (!isUint(t)) return malformed('presentation time must be an unsigned integer');
     if (!isBytes(nonce) || nonce.length !== 8) return malformed('presentation nonce must be 8 bytes');
     const credential = parseSign1(credentialBytes);
-    if (presentation.algId === undefined || credential.algId === undefined) return malformed('alg missing from protected header');
-    if (!credential.alg) return deny('unsupported_version', { detail: `credential alg ${String(credential.algId)}` });
-    if (!presentation.alg) return deny('unsupported_version', { detail: `presentation alg ${String(presentation.algId)}` });
+    if (presentation.algId === undefined || credential.algId === undefined)
+      return malformed('alg missing from protected header');
+    if (!credential.alg)
+      return deny('unsupported_version', { detail: `credential alg ${String(credential.algId)}` });
+    if (!presentation.alg)
+      return deny('unsupported_version', { detail: `presentation alg ${String(presentation.algId)}` });
     if (!credential.kid) return malformed('credential has no kid');
     const claims = readClaims(decodeCbor(credential.payload));
     if (typeof claims === 'string') return malformed(claims);
@@ -134,7 +139,10 @@ export function parsePresentation(text: string): Parsed | Decision {
   }
 }
 
-export function matchEntitlement(ent: readonly Entitlement[], req: EntitlementRequirement): Entitlement | undefined {
+export function matchEntitlement(
+  ent: readonly Entitlement[],
+  req: EntitlementRequirement,
+): Entitlement | undefined {
   return ent.find(
     (e) =>
       e.k === req.k &&
@@ -156,16 +164,28 @@ export function verify(text: string, store: VerifierStore, options: VerifyOption
   const skew = options.skewSeconds ?? 0;
   const window = options.windowSeconds ?? 30;
   const ctiHex = toHex(claims.cti);
-  const facts: Partial<Decision> = { iss: claims.iss, sub: claims.sub, cti: ctiHex, t, exp: claims.exp, entitlements: claims.ent };
+  const facts: Partial<Decision> = {
+    iss: claims.iss,
+    sub: claims.sub,
+    cti: ctiHex,
+    t,
+    exp: claims.exp,
+    entitlements: claims.ent,
+  };
   const refuse = (reason: TokenReason): Decision => deny(reason, facts);
 
   const trusted = store.issuerKey(credential.kid!);
   if (!trusted || trusted.issuer !== claims.iss) return refuse('unknown_issuer');
-  if ((trusted.notBefore !== undefined && now < trusted.notBefore) || (trusted.notAfter !== undefined && now >= trusted.notAfter))
+  if (
+    (trusted.notBefore !== undefined && now < trusted.notBefore) ||
+    (trusted.notAfter !== undefined && now >= trusted.notAfter)
+  )
     return refuse('unknown_issuer');
   if (credential.alg !== trusted.alg) return refuse('bad_issuer_signature');
 
-  const digest = store.isVerifiedCredential ? createHash('sha256').update(credentialBytes).digest('base64') : '';
+  const digest = store.isVerifiedCredential
+    ? createHash('sha256').update(credentialBytes).digest('base64')
+    : '';
   if (!(store.isVerifiedCredential?.(digest) ?? false)) {
     if (!verifySign1(credential, verifyKeyFor(trusted), backend)) return refuse('bad_issuer_signature');
     store.rememberVerifiedCredential?.(digest, claims.exp);
@@ -175,7 +195,8 @@ export function verify(text: string, store: VerifierStore, options: VerifyOption
   if (claims.exp <= now - skew) return refuse('cert_expired');
   if (store.isRevoked(claims.cti)) return refuse('revoked');
   if (store.isSuspended(claims.sub)) return refuse('member_suspended');
-  if (!verifySign1(presentation, deviceKey(claims.devicePublicKey), backend)) return refuse('bad_device_signature');
+  if (!verifySign1(presentation, deviceKey(claims.devicePublicKey), backend))
+    return refuse('bad_device_signature');
   if (now - t > window + skew) return refuse('stale');
   if (t - now > window + skew) return refuse('future');
 
@@ -188,5 +209,12 @@ export function verify(text: string, store: VerifierStore, options: VerifyOption
   }
   const replayExpiresAt = t + window + skew + 1;
   if (options.recordReplay ?? true) store.markSeen(replayKey, replayExpiresAt);
-  return { decision: 'accept', reason: 'ok', ...facts, ...(matched ? { matched } : {}), replayKey, replayExpiresAt };
+  return {
+    decision: 'accept',
+    reason: 'ok',
+    ...facts,
+    ...(matched ? { matched } : {}),
+    replayKey,
+    replayExpiresAt,
+  };
 }

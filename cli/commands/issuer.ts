@@ -1,0 +1,161 @@
+// `passgate issuer …`: keys, credentials, revocation and signed lists, kept in a directory.
+import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { toHex } from '../../shared/bytes.js';
+import { coseKeyFromPublic, keyId, type Alg } from '../../shared/keys.js';
+import { encodeCbor } from '../../shared/cbor.js';
+import { Wallet } from '../../wallet/wallet.js';
+import { UsageError, optNum, optStr, str, strs, type CommandSpec } from '../command.js';
+import { formatEntitlement, parseEntitlement } from './entitlements.js';
+
+const dir = { type: 'string', required: true, description: 'issuer directory (keys and state)' } as const;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+const SUBJECT = /^[A-Za-z0-9_.:-]{3,64}$/;
+
+export const issuerCommands: CommandSpec[] = [
+  {
+    name: 'issuer init',
+    summary: 'create an issuer key and a list key (files 0600)',
+    options: {
+      dir,
+      alg: { type: 'string', description: 'issuer signature algorithm: EdDSA (default) or ES256' },
+      issuer: { type: 'string', description: 'issuer name carried in credentials (default city-pass)' },
+    },
+    async run(cmd, io) {
+      const alg = (optStr(cmd, 'alg') ?? 'EdDSA') as Alg;
+      if (alg !== 'EdDSA' && alg !== 'ES256') throw new UsageError('--alg must be EdDSA or ES256');
+      const issuer = optStr(cmd, 'issuer') ?? 'city-pass';
+      const ks = IssuerKeystore.init(str(cmd, 'dir'), { alg, issuer });
+      const info = {
+        issuer,
+        alg,
+        issuerKid: toHex(keyId(ks.issuerKey.publicKey)),
+        listKid: toHex(keyId(ks.listKey.publicKey)),
+        dir: ks.dir,
+      };
+      if (io.json) io.out(JSON.stringify({ ok: true, ...info }));
+      else
+        io.out(
+          `Created issuer "${issuer}" in ${ks.dir}\n  issuer key ${info.issuerKid} (${alg})\n  list key   ${info.listKid} (EdDSA)\n` +
+            `Next: passgate issuer issue --dir ${ks.dir} --wallet W --sub PSEUDONYM --ent venue:zoo`,
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer issue',
+    summary: "issue a credential into a wallet file (bound to the wallet's device key)",
+    options: {
+      dir,
+      wallet: { type: 'string', required: true, description: 'wallet file (from `passgate wallet new`)' },
+      sub: { type: 'string', required: true, description: 'member pseudonym (never a name or ID number)' },
+      ent: { type: 'strings', required: true, description: 'entitlement KIND[:ID][:class=C][:loans=N]' },
+      days: { type: 'number', description: 'validity in days (default 30)' },
+      at: { type: 'number', description: 'issue time, unix seconds (default now)' },
+    },
+    async run(cmd, io) {
+      const sub = str(cmd, 'sub');
+      if (!SUBJECT.test(sub))
+        throw new UsageError('--sub must be a pseudonym of 3-64 letters, digits or _.:-');
+      const days = optNum(cmd, 'days') ?? 30;
+      if (!(days > 0 && days <= 3650)) throw new UsageError('--days must be between 0 and 3650');
+      const ent = strs(cmd, 'ent').map(parseEntitlement);
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const wallet = Wallet.open(str(cmd, 'wallet'));
+      const { credential, record } = ks.issue({
+        sub,
+        devicePublicKey: wallet.devicePublicKey,
+        ent,
+        days,
+        now: optNum(cmd, 'at') ?? nowSeconds(),
+      });
+      wallet.addCredential(credential, { cti: record.cti, sub, iss: ks.issuer, exp: record.exp, ent });
+      if (io.json) io.out(JSON.stringify({ ok: true, ...record, bytes: credential.length }));
+      else
+        io.out(
+          `Issued credential ${record.cti} to ${sub} (${ent.map(formatEntitlement).join(', ')}), valid until ${new Date(record.exp * 1000).toISOString()}\n` +
+            `Stored in wallet ${wallet.path}. Show it with: passgate wallet present --file ${wallet.path}`,
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer revoke',
+    summary: 'revoke a credential by serial (cti); takes effect in the next revocation list',
+    options: {
+      dir,
+      cti: { type: 'string', required: true, description: 'credential serial, 32 hex digits' },
+    },
+    async run(cmd, io) {
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const changed = ks.revoke(str(cmd, 'cti'));
+      if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
+      else
+        io.out(
+          changed
+            ? `Revoked ${str(cmd, 'cti')}; revocation list is now version ${ks.versions.revocation}. Publish it with \`passgate issuer lists\`.`
+            : `${str(cmd, 'cti')} was already revoked; nothing changed.`,
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer suspend',
+    summary: 'suspend a member (by pseudonym): all their credentials are denied',
+    options: { dir, sub: { type: 'string', required: true, description: 'member pseudonym' } },
+    async run(cmd, io) {
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const changed = ks.suspend(str(cmd, 'sub'));
+      if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
+      else
+        io.out(
+          changed
+            ? `Suspended ${str(cmd, 'sub')}; revocation list is now version ${ks.versions.revocation}.`
+            : 'Already suspended; nothing changed.',
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer lists',
+    summary: 'write the signed trust and revocation lists (and the list key to pin) into a directory',
+    options: { dir, out: { type: 'string', required: true, description: 'output directory' } },
+    async run(cmd, io) {
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const paths = ks.writeLists(str(cmd, 'out'), nowSeconds());
+      if (io.json) io.out(JSON.stringify({ ok: true, versions: ks.versions, files: paths }));
+      else
+        io.out(
+          `Wrote trust list v${ks.versions.trust} and revocation list v${ks.versions.revocation} (${ks.revoked.length} revoked, ${ks.suspended.length} suspended) to ${str(cmd, 'out')}\n` +
+            `Verify a code against them: passgate verify PAYLOAD --lists ${str(cmd, 'out')}`,
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer export',
+    summary: 'print the issuer public keys as JWK and COSE_Key, for outside verifiers',
+    options: { dir, jwk: { type: 'boolean', description: 'JWK set only' } },
+    async run(cmd, io) {
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const { issuer, list } = ks.publicKeys();
+      const jwks = { keys: [{ ...issuer.toJwk(), use: 'sig' }] };
+      if (cmd.options.jwk) {
+        io.out(JSON.stringify(jwks, null, io.json ? undefined : 2));
+        return 0;
+      }
+      const result = {
+        issuer: ks.issuer,
+        jwks,
+        coseKey: toHex(encodeCbor(coseKeyFromPublic(issuer.alg, issuer.publicKey, true))),
+        listKey: { ...list.toJwk(), use: 'sig' },
+      };
+      if (io.json) io.out(JSON.stringify(result));
+      else
+        io.out(
+          `Issuer ${ks.issuer}\nJWK set:\n${JSON.stringify(jwks, null, 2)}\nCOSE_Key (hex): ${result.coseKey}\nList key JWK: ${JSON.stringify(result.listKey)}`,
+        );
+      return 0;
+    },
+  },
+];
