@@ -8,7 +8,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { base45Encode } from '../shared/base45.js';
 import { fromHex, toHex } from '../shared/bytes.js';
 import { Tag, encodeCbor } from '../shared/cbor.js';
-import { COSE_SIGN1_TAG, parseSign1, signSign1 } from '../shared/cose.js';
+import { COSE_SIGN1_TAG, parseSign1 } from '../shared/cose.js';
 import {
   encodeClaims,
   issueCredential,

@@ -35,7 +35,7 @@ export class CoseFormatError extends Error {
 export function sigStructure(
   protectedBytes: Uint8Array,
   payload: Uint8Array,
-  externalAad = EMPTY,
+  externalAad: Uint8Array = EMPTY,
 ): Uint8Array {
   return encodeCbor(['Signature1', protectedBytes, externalAad, payload]);
 }

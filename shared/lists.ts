@@ -3,7 +3,7 @@
 import { toHex } from './bytes.js';
 import { decodeCbor, encodeCbor, isBytes, isMap, isUint, type CborLimits } from './cbor.js';
 import { CoseFormatError, parseSign1, signSign1, verifySign1 } from './cose.js';
-import { ALGS, keyId, type Alg, type KeyPair, type VerifyKey } from './keys.js';
+import { ALGS, assertPublicKey, keyId, type Alg, type KeyPair, type VerifyKey } from './keys.js';
 import type { TrustedIssuerKey } from './store.js';
 
 export const LIST_TYPES = ['trust', 'revocation', 'cards', 'library'] as const;
@@ -141,6 +141,11 @@ function readKey(v: unknown): TrustedIssuerKey {
   if (typeof alg !== 'string' || !ALGS.includes(alg as Alg)) fail('trust key alg must be EdDSA or ES256');
   if (!isBytes(key)) fail('trust key must carry its public key bytes');
   if (toHex(keyId(key)) !== toHex(kid)) fail('trust key kid does not match its public key');
+  try {
+    assertPublicKey(alg as Alg, key, 'trust key');
+  } catch (err) {
+    fail((err as Error).message);
+  }
   if (typeof iss !== 'string') fail('trust key iss must be text');
   if ((nbf !== undefined && !isUint(nbf)) || (exp !== undefined && !isUint(exp)))
     fail('trust key nbf/exp must be integers');

@@ -1,12 +1,16 @@
 // The token test vectors (shared/vectors/*.json) are the source of truth. This file checks that every
 // case gives its expected decision on both verification backends, and that the generator still
 // reproduces the files exactly (a change in encoding or signing must never alter a vector silently).
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildVectors, type VectorCase, type VectorFiles } from '../scripts/make-vectors.js';
-import { fromHex } from './bytes.js';
+import { base45Decode } from './base45.js';
+import { fromHex, toHex } from './bytes.js';
+import { decodeCbor, encodeCbor } from './cbor.js';
+import { parseSign1, sigStructure } from './cose.js';
 import { publicFromJwk } from './keys.js';
 import { TOKEN_REASONS } from './reasons.js';
 import { MemoryStore } from './store.js';
@@ -69,6 +73,44 @@ describe('token vectors', () => {
       expect(fromJwk.alg, name).toBe(key.alg);
       expect(Buffer.from(fromJwk.publicKey).toString('hex'), name).toBe(key.publicKey);
     }
+  });
+
+  it('valid vectors verify with nothing but the published JWKs and node:crypto (as any COSE library would)', () => {
+    for (const name of ['valid-eddsa', 'valid-es256']) {
+      const c = casesFile.cases.find((x) => x.name === name)!;
+      const presentation = parseSign1(base45Decode(c.qr.slice(4)));
+      const credentialBytes = (decodeCbor(presentation.payload) as Map<number, Uint8Array>).get(1)!;
+      const credential = parseSign1(credentialBytes);
+      const issuer = Object.values(keysFile.keys).find((k) => k.kid === toHex(credential.kid!))!;
+      const check = (jwk: Record<string, string>, s: typeof credential): boolean => {
+        const key = createPublicKey({ key: jwk, format: 'jwk' });
+        const tbs = sigStructure(s.protectedBytes, s.payload);
+        return jwk.kty === 'OKP'
+          ? nodeVerify(null, tbs, key, s.signature)
+          : nodeVerify('sha256', tbs, { key, dsaEncoding: 'ieee-p1363' }, s.signature);
+      };
+      expect(check(issuer.jwk, credential), name).toBe(true);
+      // The device key travels in cnf as a COSE_Key: the same bytes as keys.json's coseKey for device-1.
+      const claims = decodeCbor(credential.payload) as Map<unknown, Map<number, unknown>>;
+      const device = keysFile.keys['device-1']!;
+      expect(toHex(encodeCbor(claims.get(8)!.get(1)))).toBe(device.coseKey);
+      expect(check(device.jwk, presentation), name).toBe(true);
+    }
+  });
+
+  it('docs/token-format.md annotates the real valid-eddsa vector', () => {
+    const doc = readFileSync(join(DIR, '..', '..', 'docs', 'token-format.md'), 'utf8');
+    const c = casesFile.cases.find((x) => x.name === 'valid-eddsa')!;
+    const presentation = parseSign1(base45Decode(c.qr.slice(4)));
+    const credential = parseSign1((decodeCbor(presentation.payload) as Map<number, Uint8Array>).get(1)!);
+    for (const sig of [presentation.signature, credential.signature]) {
+      const hex = toHex(sig);
+      expect(doc).toContain(hex.slice(0, 64));
+      expect(doc).toContain(hex.slice(64));
+    }
+    expect(doc).toContain(c.qr.slice(0, 28));
+    expect(doc).toContain(keysFile.keys['issuer-eddsa']!.jwk.x);
+    expect(doc).toContain(keysFile.keys['device-1']!.jwk.y);
   });
 
   for (const backend of ['node', 'noble'] as const) {

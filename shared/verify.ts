@@ -71,12 +71,17 @@ function verifyKeyFor(trusted: { alg: VerifyKey['alg']; publicKey: Uint8Array })
 }
 
 const deviceKeyCache = new Map<string, VerifyKey>();
-function deviceKey(publicKey: Uint8Array): VerifyKey {
+/** The holder's key from cnf; undefined when it is not a point on P-256 (an issuer signed a bad key). */
+function deviceKey(publicKey: Uint8Array): VerifyKey | undefined {
   const id = toHex(publicKey);
   let key = deviceKeyCache.get(id);
   if (!key) {
+    try {
+      key = new VerifyKey('ES256', publicKey);
+    } catch {
+      return undefined;
+    }
     if (deviceKeyCache.size > 4096) deviceKeyCache.clear();
-    key = new VerifyKey('ES256', publicKey);
     deviceKeyCache.set(id, key);
   }
   return key;
@@ -195,8 +200,8 @@ export function verify(text: string, store: VerifierStore, options: VerifyOption
   if (claims.exp <= now - skew) return refuse('cert_expired');
   if (store.isRevoked(claims.cti)) return refuse('revoked');
   if (store.isSuspended(claims.sub)) return refuse('member_suspended');
-  if (!verifySign1(presentation, deviceKey(claims.devicePublicKey), backend))
-    return refuse('bad_device_signature');
+  const holderKey = deviceKey(claims.devicePublicKey);
+  if (!holderKey || !verifySign1(presentation, holderKey, backend)) return refuse('bad_device_signature');
   if (now - t > window + skew) return refuse('stale');
   if (t - now > window + skew) return refuse('future');
 

@@ -15,7 +15,8 @@ function run(...args: string[]) {
 
 beforeAll(() => {
   // `npm test` builds dist/ before vitest runs; run `npm run build` first when running this file alone.
-  if (!existsSync(join(process.cwd(), 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(join(process.cwd(), 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first');
   dir = mkdtempSync(join(tmpdir(), 'passgate-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
