@@ -1,0 +1,176 @@
+// The small admin HTTP API (localhost by default): JSON in, JSON out, bodies validated field by field.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { fromHex } from '../shared/bytes.js';
+import type { Alg } from '../shared/keys.js';
+import type { CentralAdmin } from './admin.js';
+import type { FleetReport } from './fleet.js';
+
+const MAX_BODY = 64 * 1024;
+
+class BadRequest extends Error {}
+
+type Body = Record<string, unknown>;
+
+function text(b: Body, field: string, max = 256): string {
+  const v = b[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw new BadRequest(`${field}: required text of at most ${max} characters`);
+  return v;
+}
+
+function optInt(b: Body, field: string): number | undefined {
+  const v = b[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new BadRequest(`${field}: a non-negative integer`);
+  return v;
+}
+
+function alg(b: Body): Alg {
+  const v = b.alg ?? 'EdDSA';
+  if (v !== 'EdDSA' && v !== 'ES256') throw new BadRequest('alg: EdDSA or ES256');
+  return v;
+}
+
+function hexField(b: Body, field: string): Uint8Array {
+  try {
+    return fromHex(text(b, field, 256), field);
+  } catch (err) {
+    throw new BadRequest((err as Error).message);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Body> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new BadRequest(`body over ${MAX_BODY} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    throw new BadRequest('body: not valid JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new BadRequest('body: expected a JSON object');
+  return v as Body;
+}
+
+export interface AdminHttpOptions {
+  admin: CentralAdmin;
+  status: () => Promise<FleetReport>;
+  port: number;
+  host?: string;
+  logger: Logger;
+}
+
+export class AdminHttp {
+  private server: Server | undefined;
+  private readonly log: Logger;
+  port = 0;
+
+  constructor(private readonly opts: AdminHttpOptions) {
+    this.log = opts.logger.child({ component: 'admin-http' });
+  }
+
+  private async route(method: string, path: string, body: Body): Promise<unknown> {
+    const a = this.opts.admin;
+    if (method === 'GET' && path === '/status') return this.opts.status();
+    if (method !== 'POST') return undefined;
+    switch (path) {
+      case '/revoke':
+        return { version: await a.revoke(text(body, 'cti', 32)) };
+      case '/unrevoke':
+        return { version: await a.unrevoke(text(body, 'cti', 32)) };
+      case '/suspend':
+        return { version: await a.suspend(text(body, 'sub', 128)) };
+      case '/unsuspend':
+        return { version: await a.unsuspend(text(body, 'sub', 128)) };
+      case '/issuer-keys': {
+        const k = {
+          alg: alg(body),
+          publicKey: hexField(body, 'publicKey'),
+          issuer: text(body, 'issuer', 128),
+        };
+        const notBefore = optInt(body, 'notBefore');
+        const notAfter = optInt(body, 'notAfter');
+        return {
+          version: await a.trustIssuerKey({
+            ...k,
+            ...(notBefore !== undefined ? { notBefore } : {}),
+            ...(notAfter !== undefined ? { notAfter } : {}),
+          }),
+        };
+      }
+      case '/terminals':
+        return a.addTerminal(
+          text(body, 'id', 63),
+          text(body, 'role', 32),
+          hexField(body, 'publicKey'),
+          alg(body),
+        );
+      case '/enroll-codes': {
+        const ttl = optInt(body, 'ttlSeconds');
+        return {
+          code: await a.createEnrollmentCode(
+            text(body, 'terminal', 63),
+            text(body, 'role', 32),
+            ttl === undefined ? undefined : ttl * 1000,
+          ),
+        };
+      }
+      case '/enroll': {
+        const r = await a.enroll(text(body, 'code', 64), hexField(body, 'publicKey'), alg(body));
+        if (!r) throw new BadRequest('code: unknown, already used or expired; ask for a new enrollment code');
+        return r;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (code: number, v: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(v));
+    };
+    try {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const body = req.method === 'POST' ? await readJson(req) : {};
+      const out = await this.route(req.method ?? 'GET', path, body);
+      if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
+      send(200, out);
+    } catch (err) {
+      if (err instanceof BadRequest || err instanceof RangeError)
+        return send(400, { error: 'invalid', message: (err as Error).message });
+      this.log.error({ err }, 'admin request failed');
+      send(500, { error: 'internal', message: 'central could not complete the request; see its log' });
+    }
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.log.info({ port: this.port }, 'admin HTTP API listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }
+}

@@ -1,0 +1,240 @@
+// Central: broker (embedded aedes, or an external one such as mosquitto), ingest, list publisher, fleet
+// state and the admin API, started in order and stopped in reverse. `startCentral` is the in-process API
+// the CLI, the demo and the tests use.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { KeyPair } from '../shared/keys.js';
+import { parseTerminalTopic, topics } from '../shared/sync.js';
+import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
+import { EmbeddedBroker } from './broker.js';
+import { Fleet, type FleetReport } from './fleet.js';
+import { AdminHttp } from './http.js';
+import { Ingest, type IngestCounters } from './ingest.js';
+import { CentralLink, redactUrl } from './link.js';
+import { loadOrCreateListKey } from './list-key.js';
+import { CENTRAL_LISTS, ListPublisher } from './lists.js';
+import { openStore } from './store/open.js';
+import type { CentralStore } from './store/types.js';
+import type { TerminalEvent } from '../shared/events.js';
+import type { TrustedIssuerKey } from '../shared/store.js';
+import type { Alg } from '../shared/keys.js';
+
+export interface CentralOptions {
+  dataDir: string;
+  /** Embedded broker port (default 1883; 0 = any free port). Ignored with `broker`. */
+  mqttPort?: number;
+  mqttHost?: string;
+  tls?: { certFile: string; keyFile: string };
+  /** Admin HTTP port on 127.0.0.1 (default 8480; 0 = any free port; -1 = no HTTP API). */
+  httpPort?: number;
+  httpHost?: string;
+  /** External broker, e.g. mqtt://central:SECRET@host:1883 (MQTT 5, shared subscription). */
+  broker?: string;
+  /** postgres://… (default: SQLite file central.db in dataDir). */
+  db?: string;
+  logger?: Logger;
+  /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
+  listKey?: KeyPair;
+  /** URL terminals are told at enrollment (default: the broker's). */
+  publicMqttUrl?: string;
+  /** log2 scrypt cost for terminal secrets (default 14; tests and benches lower it). */
+  scryptCost?: number;
+  beaconEveryMs?: number;
+  snapshotEveryMs?: number;
+  /** Publish lists and beacons from this worker (default true). */
+  publishLists?: boolean;
+  workerId?: string;
+}
+
+export interface CentralStatus extends FleetReport {
+  lists: Record<string, { version: number; snapshotVersion: number }>;
+  events: number;
+  ingest: IngestCounters;
+  broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
+}
+
+export interface Central {
+  mqttPort: number;
+  httpPort: number;
+  /** Where terminals connect. */
+  mqttUrl: string;
+  /** 4 on the embedded broker (aedes speaks MQTT 3.1.1), 5 on an external one. */
+  protocolVersion: 4 | 5;
+  listPublicKey: Uint8Array;
+  store: CentralStore;
+  revoke(ctiHex: string): Promise<number>;
+  unrevoke(ctiHex: string): Promise<number>;
+  suspend(sub: string): Promise<number>;
+  unsuspend(sub: string): Promise<number>;
+  trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
+  addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
+  createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
+  enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
+  status(): Promise<CentralStatus>;
+  eventCount(terminal?: string): Promise<number>;
+  events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
+  stop(): Promise<void>;
+}
+
+function brokerCredentials(url: string): { url: string; username: string; password: string } {
+  const u = new URL(url);
+  const username = decodeURIComponent(u.username) || CENTRAL_USER;
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  return { url: u.toString().replace(/\/$/, ''), username, password };
+}
+
+export async function startCentral(opts: CentralOptions): Promise<Central> {
+  const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
+  mkdirSync(opts.dataDir, { recursive: true });
+  const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
+  const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
+  await store.init();
+  const stops: (() => Promise<void> | void)[] = [() => store.close()];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s();
+  };
+  try {
+    const external = opts.broker !== undefined;
+    const centralSecret = external ? undefined : randomBytes(24).toString('base64url');
+    let broker: EmbeddedBroker | undefined;
+    // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
+    const late: { admin?: CentralAdmin } = {};
+    let link: CentralLink;
+    if (!external) {
+      broker = new EmbeddedBroker({
+        port: opts.mqttPort ?? 1883,
+        host: opts.mqttHost ?? '0.0.0.0',
+        ...(opts.tls ? { tls: opts.tls } : {}),
+        auth: { authenticate: (u, s) => late.admin!.authenticate(u, s) },
+        logger,
+      });
+      await broker.start();
+      stops.push(() => broker!.stop());
+      const scheme = opts.tls ? 'mqtts' : 'mqtt';
+      link = new CentralLink({
+        url: `${scheme}://127.0.0.1:${broker.port}`,
+        username: CENTRAL_USER,
+        password: centralSecret!,
+        protocolVersion: 4,
+        clientId: `central-${randomBytes(4).toString('hex')}`,
+        logger,
+      });
+    } else {
+      const c = brokerCredentials(opts.broker!);
+      link = new CentralLink({
+        ...c,
+        protocolVersion: 5,
+        clientId: `central-${opts.workerId ?? randomBytes(4).toString('hex')}`,
+        logger,
+      });
+    }
+    const mqttUrl =
+      opts.publicMqttUrl ??
+      (broker
+        ? `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${broker.port}`
+        : brokerCredentials(opts.broker!).url);
+    const publish = (topic: string, payload: Uint8Array, retain = false) =>
+      link.publish(topic, payload, retain);
+    const publisher = new ListPublisher({
+      source: store,
+      listKey,
+      publish,
+      logger,
+      ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
+      ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
+    });
+    const ingest = new Ingest(store, (t, p) => publish(t, p), logger);
+    const fleet = new Fleet(store, logger);
+    const admin = new CentralAdmin({
+      store,
+      publisher,
+      logger,
+      listPublicKey: listKey.publicKey,
+      mqttUrl: () => mqttUrl,
+      protocolVersion: external ? 5 : 4,
+      ...(centralSecret ? { centralSecret } : {}),
+      ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+      onTerminalChanged: (id) => ingest.forget(id),
+    });
+    late.admin = admin;
+    await link.start(
+      [external ? topics.sharedEvents : topics.allEvents, topics.allStatus],
+      async (topic, payload) => {
+        const t = parseTerminalTopic(topic);
+        if (!t) return;
+        if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
+        else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+      },
+    );
+    stops.push(() => link.stop());
+    if (opts.publishLists !== false) {
+      await publisher.start();
+      stops.push(() => publisher.stop());
+    }
+    const status = async (): Promise<CentralStatus> => {
+      const lists: CentralStatus['lists'] = {};
+      for (const type of CENTRAL_LISTS) {
+        const s = await store.listState(type);
+        lists[type] = { version: s.version, snapshotVersion: s.snapshotVersion };
+      }
+      return {
+        ...(await fleet.report()),
+        lists,
+        events: await store.eventCount(),
+        ingest: { ...ingest.counters },
+        broker: broker
+          ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
+          : { kind: 'external', url: redactUrl(opts.broker!) },
+      };
+    };
+    let http: AdminHttp | undefined;
+    if ((opts.httpPort ?? 8480) >= 0) {
+      http = new AdminHttp({
+        admin,
+        status,
+        port: opts.httpPort ?? 8480,
+        host: opts.httpHost ?? '127.0.0.1',
+        logger,
+      });
+      await http.start();
+      stops.push(() => http!.stop());
+    }
+    const a = admin;
+    logger.info(
+      { broker: broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
+      'central started',
+    );
+    return {
+      mqttPort: broker?.port ?? Number(new URL(opts.broker!).port || 1883),
+      httpPort: http?.port ?? -1,
+      mqttUrl,
+      protocolVersion: external ? 5 : 4,
+      listPublicKey: listKey.publicKey,
+      store,
+      revoke: (cti) => a.revoke(cti),
+      unrevoke: (cti) => a.unrevoke(cti),
+      suspend: (sub) => a.suspend(sub),
+      unsuspend: (sub) => a.unsuspend(sub),
+      trustIssuerKey: (k) => a.trustIssuerKey(k),
+      addTerminal: (id, role, pk, alg) => a.addTerminal(id, role, pk, alg),
+      createEnrollmentCode: (t, r, ttl) => a.createEnrollmentCode(t, r, ttl),
+      enroll: (code, pk, alg) => a.enroll(code, pk, alg),
+      status,
+      eventCount: (t) => store.eventCount(t),
+      events: (t, after, limit) => store.events(t, after, limit),
+      stop: async () => {
+        await publisher.idle();
+        await ingest.idle();
+        await stopAll();
+        logger.info('central stopped');
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,250 @@
+// `passgate terminal …`: run the daemon, load signed lists without central, recover a damaged store,
+// show status, make the terminal's signing key.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromHex } from '../../shared/bytes.js';
+import { VerifyKey } from '../../shared/keys.js';
+import { ListError, openList, type ListType } from '../../shared/lists.js';
+import { TerminalClock } from '../../terminal/clock.js';
+import { ConfigError, dbPath, loadConfig, type TerminalConfig } from '../../terminal/config.js';
+import { startTerminal } from '../../terminal/daemon.js';
+import { KeyFileError, writeSigningKey } from '../../terminal/keys.js';
+import { applySignedListBytes } from '../../terminal/lists.js';
+import { createTerminalLogger } from '../../terminal/logger.js';
+import { buildReport } from '../../terminal/status.js';
+import { recoverStore, SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
+import { UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
+
+const configOption = { type: 'string' as const, required: true, description: 'terminal config file (JSON)' };
+
+function config(file: string): TerminalConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+/** Known failures become a UserError that says what to do next. */
+function friendly<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+function openStore(c: TerminalConfig): SqliteStore {
+  const store = new SqliteStore(dbPath(c));
+  friendly(() => store.open());
+  return store;
+}
+
+function print(io: CommandIo, value: unknown, human: string): void {
+  io.out(io.json ? JSON.stringify(value) : human);
+}
+
+const TYPE_ORDER: ListType[] = ['trust', 'revocation', 'cards', 'library'];
+
+const start: CommandSpec = {
+  name: 'terminal start',
+  summary: 'run the terminal daemon (inputs → verify → policy → outbox → gate) until SIGTERM/SIGINT',
+  options: { config: configOption },
+  help: `
+Prints one ready line (with --json: {"ready":true,"tcpPort":…,"httpPort":…}) on stdout, then one line
+per decision from the console output. Logs (JSON, one line per decision with its reason code) go to stderr.
+Exit 0 after a clean shutdown, 1 when the config, keys or database are not usable (the message says why).`,
+  async run(cmd, io) {
+    const c = config(str(cmd, 'config'));
+    const logger = createTerminalLogger(c.log.level, c.terminalId);
+    let running;
+    try {
+      running = await startTerminal(c, { logger });
+    } catch (err) {
+      if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new UserError(err.message);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw new UserError(
+          `a port in the config is already in use (${(err as Error).message}); pick another or use 0`,
+        );
+      throw err;
+    }
+    const ready = {
+      ready: true,
+      terminalId: c.terminalId,
+      tcpPort: running.tcpPort ?? null,
+      httpPort: running.httpPort,
+    };
+    print(
+      io,
+      ready,
+      `passgate terminal ${c.terminalId} ready (${c.role}, gate ${c.gate})` +
+        (running.tcpPort ? `; lines on tcp ${c.inputs.tcp?.host}:${running.tcpPort}` : '') +
+        `; health http://${c.http.host}:${running.httpPort}/healthz`,
+    );
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    await running.stop();
+    logger.info('stopped cleanly');
+    return 0;
+  },
+};
+
+const loadLists: CommandSpec = {
+  name: 'terminal load-lists',
+  summary: 'apply signed lists (*.cose) from a folder to the terminal store, without central',
+  options: {
+    config: configOption,
+    lists: { type: 'string', required: true, description: 'folder with trust.cose, revocation.cose, …' },
+  },
+  help: `
+Snapshots are applied before deltas, each atomically, with anti-rollback (an older version is refused).
+Run it while the daemon is stopped (a running daemon takes lists from central). Exit 1 if any list was refused.`,
+  async run(cmd, io) {
+    const c = config(str(cmd, 'config'));
+    const dir = str(cmd, 'lists');
+    if (!existsSync(dir))
+      throw new UserError(
+        `${dir} does not exist; write the lists with \`passgate issuer lists --out ${dir}\``,
+      );
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cose'));
+    if (files.length === 0) throw new UserError(`no *.cose list files in ${dir}`);
+    const listKey = new VerifyKey('EdDSA', fromHex(c.listPublicKey, 'listPublicKey'));
+    const keyFile = join(dir, 'list-key.json');
+    if (existsSync(keyFile)) {
+      const pinned = (JSON.parse(readFileSync(keyFile, 'utf8')) as { publicKey?: string }).publicKey;
+      if (pinned && pinned.toLowerCase() !== c.listPublicKey)
+        io.err(`warning: ${keyFile} names another list key than the one this terminal pins (listPublicKey)`);
+    }
+    const items = files.map((f) => {
+      const bytes = new Uint8Array(readFileSync(join(dir, f)));
+      try {
+        const l = openList(bytes, listKey);
+        return {
+          file: f,
+          bytes,
+          order: TYPE_ORDER.indexOf(l.type) * 1e12 + ('delta' in l ? 1e11 : 0) + l.version,
+        };
+      } catch (err) {
+        if (err instanceof ListError) return { file: f, bytes, order: Number.MAX_SAFE_INTEGER };
+        throw err;
+      }
+    });
+    items.sort((a, b) => a.order - b.order);
+    const store = openStore(c);
+    const results = [];
+    try {
+      for (const item of items)
+        results.push({ file: item.file, ...applySignedListBytes(store, listKey, item.bytes, Date.now()) });
+    } finally {
+      store.close();
+    }
+    const refused = results.filter((r) => r.outcome === 'refused');
+    print(
+      io,
+      { ok: refused.length === 0, results },
+      results
+        .map((r) =>
+          r.outcome === 'refused'
+            ? `${r.file}: REFUSED (${r.code}) ${r.message}`
+            : `${r.file}: ${r.type} v${r.version} ${r.outcome.replace('_', ' ')}`,
+        )
+        .join('\n'),
+    );
+    return refused.length === 0 ? 0 : 1;
+  },
+};
+
+const recover: CommandSpec = {
+  name: 'terminal recover',
+  summary: 'rebuild a damaged terminal database: keep the outbox and seq, drop the caches',
+  options: { config: configOption },
+  help: `
+Moves terminal.db aside (never deletes it), copies every readable outbox event, the seq counter, the
+clock state and occupancy into a fresh database. Lists, replay and verification caches start empty: run
+\`passgate terminal load-lists\` or let the terminal resync from central before opening the gate.`,
+  async run(cmd, io) {
+    const c = config(str(cmd, 'config'));
+    const path = dbPath(c);
+    if (!existsSync(path))
+      throw new UserError(`${path} does not exist: nothing to recover (start the terminal to create it)`);
+    const r = recoverStore(path);
+    print(
+      io,
+      { ok: r.integrity === 'ok', ...r },
+      [
+        `damaged database moved to ${r.movedTo}`,
+        `kept ${r.keptEvents} outbox event(s); last seq ${r.lastSeq}, acknowledged up to ${r.ackedSeq}` +
+          (r.lostEventRows ? `; ${r.lostEventRows} event row(s) could not be read` : ''),
+        `new database integrity_check: ${r.integrity}`,
+        'next: load lists (passgate terminal load-lists --config … --lists DIR) or connect to central, then start the terminal',
+      ].join('\n'),
+    );
+    return r.integrity === 'ok' ? 0 : 1;
+  },
+};
+
+const status: CommandSpec = {
+  name: 'terminal status',
+  summary: 'show list versions and ages against the staleness policy, clock, outbox depth',
+  options: { config: configOption },
+  async run(cmd, io) {
+    const c = config(str(cmd, 'config'));
+    const store = openStore(c);
+    try {
+      const clock = new TerminalClock(
+        store,
+        new VerifyKey('EdDSA', fromHex(c.listPublicKey, 'listPublicKey')),
+        c.clock,
+      );
+      const r = buildReport(c, store, clock);
+      const lines = [
+        `terminal ${r.terminalId} (${r.role}, gate ${r.gate}): ${r.healthy ? 'healthy' : 'NOT healthy'}`,
+        `clock: ${r.clock} (a running daemon may be trusted through beacons)`,
+        `outbox: ${r.outboxDepth} event(s) waiting; last seq ${r.lastSeq}, acknowledged ${r.ackedSeq}`,
+        `staleness policy: warn ${r.staleness.warnHours} h, fail ${r.staleness.failHours} h, ${r.staleness.failOpen ? 'fail open (alert)' : 'fail closed'}`,
+        ...Object.entries(r.lists).map(
+          ([t, l]) => `list ${t}: v${l.version}, ${l.ageHours.toFixed(1)} h old (${l.staleness})`,
+        ),
+        ...r.problems.map((p) => `problem: ${p}`),
+        ...r.warnings.map((w) => `warning: ${w}`),
+      ];
+      print(io, r, lines.join('\n'));
+      return r.healthy ? 0 : 1;
+    } finally {
+      store.close();
+    }
+  },
+};
+
+const keygen: CommandSpec = {
+  name: 'terminal keygen',
+  summary: "create the terminal's Ed25519 signing key file (signs event batches to central)",
+  options: {
+    out: { type: 'string', required: true, description: 'key file to write (0600); refuses to overwrite' },
+  },
+  async run(cmd, io) {
+    const out = optStr(cmd, 'out')!;
+    if (existsSync(out))
+      throw new UserError(`${out} already exists; a terminal keeps its key (remove it first to replace it)`);
+    const k = writeSigningKey(out);
+    const publicKey = Buffer.from(k.publicKey).toString('hex');
+    print(
+      io,
+      { ok: true, file: out, publicKey },
+      `wrote ${out}\npublic key (give it to central at enrollment): ${publicKey}`,
+    );
+    return 0;
+  },
+};
+
+export const terminalCommands: CommandSpec[] = [start, loadLists, recover, status, keygen];

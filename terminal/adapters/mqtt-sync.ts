@@ -1,0 +1,276 @@
+// The terminal's MQTT sync client (the only terminal file importing mqtt). Drains the outbox in signed
+// batches with one batch in flight, forgets events only when central acks them, resends from the first
+// unacked seq after any reconnect or ack timeout; publishes retained status (last will = offline) and
+// heartbeats; applies retained lists (snapshot + cumulative delta) and time beacons through the SyncPort.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { KeyPair } from '../../shared/keys.js';
+import { COMMANDS, encodeStatus, readAck, signBatch, topics, type Command } from '../../shared/sync.js';
+import type { SyncPort } from '../sync-port.js';
+
+export interface MqttSyncOptions {
+  url: string;
+  username: string;
+  password: string;
+  /** The terminal's Ed25519 enrollment key: signs event batches. */
+  terminalKey: KeyPair;
+  logger: Logger;
+  batchSize?: number;
+  heartbeatMs?: number;
+  /** 5 (default) or 4 for a broker without MQTT 5 (the embedded aedes); 5 falls back to 4 once if refused. */
+  protocolVersion?: 4 | 5;
+  /** Resend the in-flight batch when no ack came within this (default 10 s). */
+  ackTimeoutMs?: number;
+  /** Reconnect backoff bounds (default 500 ms → 30 s, doubled each failure, with jitter). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Commands other than resync (which the client handles itself). */
+  onCommand?: (cmd: Command) => void;
+  /** Extra mqtt.js options (TLS CA, …). */
+  mqttOptions?: Partial<IClientOptions>;
+}
+
+interface InFlight {
+  fromSeq: number;
+  toSeq: number;
+  timer: NodeJS.Timeout;
+}
+
+export class MqttSync {
+  private client: MqttClient | undefined;
+  private readonly log: Logger;
+  private inFlight: InFlight | undefined;
+  private acked = 0;
+  private backoff: number;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribeCommitted: (() => void) | undefined;
+  /** Last delta per list topic that could not apply yet (arrived before its snapshot): retried after a snapshot. */
+  private readonly heldDeltas = new Map<string, Uint8Array>();
+  private protocolVersion: 4 | 5;
+  private stopped = false;
+
+  constructor(
+    private readonly port: SyncPort,
+    private readonly opts: MqttSyncOptions,
+  ) {
+    this.log = opts.logger.child({ component: 'mqtt-sync', terminal: port.terminalId });
+    this.backoff = opts.minBackoffMs ?? 500;
+    this.protocolVersion = opts.protocolVersion ?? 5;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Highest seq central has acknowledged in this run. */
+  get ackedSeq(): number {
+    return this.acked;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+    this.unsubscribeCommitted = this.port.onEventCommitted(() => this.drain());
+    this.heartbeat = setInterval(() => this.publishStatus(), this.opts.heartbeatMs ?? 30_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribeCommitted?.();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.clearInFlight();
+    const client = this.client;
+    this.client = undefined;
+    if (client?.connected) {
+      // A clean stop says so (the will is only for a crash).
+      await client
+        .publishAsync(topics.status(this.port.terminalId), Buffer.from(this.offlineStatus()), {
+          qos: 1,
+          retain: true,
+        })
+        .catch(() => undefined);
+    }
+    await client?.endAsync(true);
+  }
+
+  private offlineStatus(): Uint8Array {
+    return encodeStatus({ ...this.port.status(), state: 'offline', at: Date.now() });
+  }
+
+  private connect(): void {
+    const id = this.port.terminalId;
+    const client = mqtt.connect(this.opts.url, {
+      ...this.opts.mqttOptions,
+      username: this.opts.username,
+      password: this.opts.password,
+      clientId: `terminal-${id}`,
+      protocolVersion: this.protocolVersion,
+      // Subscriptions are made again on every connect and the outbox is the source of truth, so no
+      // broker-side session is needed.
+      clean: true,
+      resubscribe: false,
+      reconnectPeriod: this.backoff,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      will: { topic: topics.status(id), payload: Buffer.from(this.offlineStatus()), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
+    client.on('close', () => {
+      this.clearInFlight();
+      if (this.stopped) return;
+      // Exponential backoff with jitter: mqtt.js reads reconnectPeriod before each attempt.
+      const max = this.opts.maxBackoffMs ?? 30_000;
+      client.options.reconnectPeriod = Math.round(this.backoff * (0.75 + Math.random() * 0.5));
+      this.backoff = Math.min(max, this.backoff * 2);
+    });
+    client.on('error', (err: Error & { code?: number }) => {
+      // Unsupported protocol version: aedes answers MQTT 5 with code 1 (or 132 in MQTT 5 terms).
+      if (
+        this.protocolVersion === 5 &&
+        this.opts.protocolVersion === undefined &&
+        (err.code === 1 || err.code === 132)
+      ) {
+        this.log.info('broker does not speak MQTT 5: falling back to 3.1.1');
+        this.protocolVersion = 4;
+        client.removeAllListeners();
+        client.end(true);
+        if (!this.stopped) this.connect();
+        return;
+      }
+      this.log.warn({ err: err.message, code: err.code }, 'MQTT error');
+    });
+  }
+
+  private onConnect(client: MqttClient): void {
+    this.backoff = this.opts.minBackoffMs ?? 500;
+    client.options.reconnectPeriod = this.backoff;
+    const id = this.port.terminalId;
+    this.log.info('connected to central');
+    client.subscribe([topics.ack(id), topics.cmd(id), topics.lists, topics.time], { qos: 1 }, (err) => {
+      if (err) {
+        this.log.warn({ err: err.message }, 'subscription failed');
+        return;
+      }
+      this.publishStatus();
+      this.inFlight = undefined;
+      this.drain();
+    });
+  }
+
+  private publishStatus(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    const status = encodeStatus({ ...this.port.status(), state: 'online', at: Date.now() });
+    client.publish(
+      topics.status(this.port.terminalId),
+      Buffer.from(status),
+      { qos: 1, retain: true },
+      (err) => {
+        if (err) this.log.debug({ err: err.message }, 'status not published');
+      },
+    );
+  }
+
+  private clearInFlight(): void {
+    if (this.inFlight) clearTimeout(this.inFlight.timer);
+    this.inFlight = undefined;
+  }
+
+  /** Sends the next batch if connected and nothing is in flight. */
+  private drain(): void {
+    const client = this.client;
+    if (this.stopped || !client?.connected || this.inFlight) return;
+    let events;
+    try {
+      events = this.port.pendingEvents(this.acked, Math.min(this.opts.batchSize ?? 200, 500));
+    } catch (err) {
+      this.log.error({ err }, 'could not read the outbox');
+      return;
+    }
+    if (events.length === 0) return;
+    const fromSeq = events[0]!.seq;
+    const toSeq = events[events.length - 1]!.seq;
+    const bytes = signBatch(this.opts.terminalKey, { terminal: this.port.terminalId, fromSeq, events });
+    const timer = setTimeout(() => {
+      this.log.warn({ fromSeq, toSeq }, 'no ack in time: resending from the first unacked event');
+      this.inFlight = undefined;
+      this.drain();
+    }, this.opts.ackTimeoutMs ?? 10_000);
+    this.inFlight = { fromSeq, toSeq, timer };
+    client.publish(topics.events(this.port.terminalId), Buffer.from(bytes), { qos: 1 }, (err) => {
+      if (err) this.log.debug({ err: err.message }, 'batch publish interrupted; it will be resent');
+    });
+  }
+
+  private onMessage(topic: string, payload: Uint8Array): void {
+    const id = this.port.terminalId;
+    try {
+      if (topic === topics.ack(id)) return this.onAck(payload);
+      if (topic === topics.time) {
+        this.port.applyTimeBeacon(payload);
+        return;
+      }
+      if (topic === topics.cmd(id)) return this.onCommand(payload);
+      if (topic.startsWith('passgate/v1/lists/')) return this.onList(topic, payload);
+    } catch (err) {
+      this.log.error({ err, topic }, 'handling a message failed');
+    }
+  }
+
+  private onAck(payload: Uint8Array): void {
+    const seq = readAck(payload);
+    if (seq === undefined) {
+      this.log.warn('ignored a malformed ack');
+      return;
+    }
+    if (seq > this.acked) {
+      this.acked = seq;
+      this.port.acknowledge(seq);
+    }
+    if (this.inFlight && seq >= this.inFlight.toSeq) {
+      this.clearInFlight();
+      this.drain();
+    } else if (this.inFlight && seq < this.inFlight.fromSeq - 1) {
+      // Central holds less than we thought (a gap): restart from what it has.
+      this.clearInFlight();
+      this.drain();
+    }
+  }
+
+  private onList(topic: string, payload: Uint8Array): void {
+    if (payload.length === 0) return; // a cleared retained delta
+    const result = this.port.applySignedList(payload);
+    if (result.outcome === 'refused') {
+      if (result.code === 'list_gap' && topic.endsWith('/delta')) this.heldDeltas.set(topic, payload);
+      this.log.warn({ topic, code: result.code }, 'list refused');
+      return;
+    }
+    this.log.info({ type: result.type, version: result.version, outcome: result.outcome }, 'list received');
+    if (topic.endsWith('/snapshot')) {
+      const deltaTopic = topic.replace(/\/snapshot$/, '/delta');
+      const held = this.heldDeltas.get(deltaTopic);
+      if (held) {
+        this.heldDeltas.delete(deltaTopic);
+        this.onList(deltaTopic, held);
+      }
+    }
+    this.publishStatus();
+  }
+
+  private onCommand(payload: Uint8Array): void {
+    const cmd = Buffer.from(payload).toString('utf8').trim();
+    if (!(COMMANDS as readonly string[]).includes(cmd)) {
+      this.log.warn('ignored an unknown command');
+      return;
+    }
+    this.log.info({ cmd }, 'command from central');
+    if (cmd === 'resync') {
+      // Subscribing again makes the broker resend the retained lists.
+      this.client?.unsubscribe(topics.lists, () => this.client?.subscribe(topics.lists, { qos: 1 }));
+      return;
+    }
+    this.opts.onCommand?.(cmd as Command);
+  }
+}

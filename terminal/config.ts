@@ -1,0 +1,264 @@
+// Terminal configuration: one JSON Schema compiled with Ajv (all errors at once, each naming its path),
+// role-based defaults, and loading from a file with relative paths resolved against the file's folder.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { assertTerminalId } from '../shared/sync.js';
+
+export const ROLES = ['turnstile', 'kiosk', 'counter'] as const;
+export type Role = (typeof ROLES)[number];
+export type Direction = 'in' | 'out';
+
+export interface TerminalConfig {
+  terminalId: string;
+  role: Role;
+  gate: string;
+  /** Directions this gate serves; the first is the default for a line without a direction prefix. */
+  directions: Direction[];
+  /** Folder holding terminal.db (created when missing). */
+  dataDir: string;
+  /** Pinned list public key (Ed25519, 64 hex characters): signs lists and time beacons. */
+  listPublicKey: string;
+  /** The terminal's own Ed25519 key file (JSON {alg, secretKey, publicKey}); signs event batches. */
+  signingKeyFile: string;
+  /** Optional fleet card key file (64 hex characters): HMAC-SHA-256 key for card UIDs. */
+  cardKeyFile?: string;
+  requirement: { k: string; v?: string; c?: string[] };
+  verify: { windowSeconds: number; skewSeconds: number };
+  /** Same subject through the same gate in the same direction within this many seconds is refused; 0 turns it off. */
+  antiPassbackSeconds: number;
+  /** Maximum occupancy counted by this terminal (entries − exits); 0 means unlimited. */
+  capacity: number;
+  clock: {
+    /** When the clock is untrusted: accept anyway (true) or refuse with clock_untrusted (false). */
+    failOpen: boolean;
+    /** A beacon older than this leaves the clock degraded rather than trusted. */
+    beaconMaxAgeHours: number;
+  };
+  staleness: { warnHours: number; failHours: number; failOpen: boolean };
+  inputs: {
+    stdin: boolean;
+    tcp?: { port: number; host: string };
+    maxLineLength: number;
+    repeatIgnoreMs: number;
+  };
+  http: { port: number; host: string };
+  mqtt?: { url: string; username?: string; passwordFile?: string };
+  log: { level: string };
+}
+
+const DEFAULT_REQUIREMENT: Record<Role, { k: string }> = {
+  turnstile: { k: 'venue' },
+  kiosk: { k: 'library' },
+  counter: { k: 'concession' },
+};
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 };
+const host = { type: 'string', enum: ['127.0.0.1', 'localhost', '::1'] };
+const hours = { type: 'number', exclusiveMinimum: 0, maximum: 24 * 365 };
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['terminalId', 'role', 'gate', 'dataDir', 'listPublicKey', 'signingKeyFile'],
+  properties: {
+    $schema: { type: 'string' },
+    terminalId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    role: { type: 'string', enum: [...ROLES] },
+    gate: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' },
+    directions: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 2,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['in', 'out'] },
+    },
+    dataDir: { type: 'string', minLength: 1 },
+    listPublicKey: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+    signingKeyFile: { type: 'string', minLength: 1 },
+    cardKeyFile: { type: 'string', minLength: 1 },
+    requirement: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['k'],
+      properties: {
+        k: { type: 'string', minLength: 1, maxLength: 32 },
+        v: { type: 'string', minLength: 1, maxLength: 64 },
+        c: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      },
+    },
+    verify: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowSeconds: { type: 'integer', minimum: 1, maximum: 600 },
+        skewSeconds: { type: 'integer', minimum: 0, maximum: 600 },
+      },
+    },
+    antiPassbackSeconds: { type: 'integer', minimum: 0, maximum: 86_400 },
+    capacity: { type: 'integer', minimum: 0 },
+    clock: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { failOpen: { type: 'boolean' }, beaconMaxAgeHours: hours },
+    },
+    staleness: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { warnHours: hours, failHours: hours, failOpen: { type: 'boolean' } },
+    },
+    inputs: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        stdin: { type: 'boolean' },
+        tcp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: { port, host },
+        },
+        maxLineLength: { type: 'integer', minimum: 64, maximum: 65_536 },
+        repeatIgnoreMs: { type: 'integer', minimum: 0, maximum: 60_000 },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { port, host },
+    },
+    mqtt: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^(mqtt|mqtts|ws|wss)://' },
+        username: { type: 'string', minLength: 1 },
+        passwordFile: { type: 'string', minLength: 1 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+      },
+    },
+  },
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(CONFIG_SCHEMA);
+
+function describe(e: ErrorObject): string {
+  const path = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+  if (e.keyword === 'additionalProperties')
+    return `${path === '(top level)' ? '' : path + '.'}${String(e.params.additionalProperty)}: unknown setting (check the spelling)`;
+  if (e.keyword === 'required')
+    return `${path === '(top level)' ? '' : path + '.'}${String(e.params.missingProperty)}: is required`;
+  if (e.keyword === 'enum')
+    return `${path}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
+  if (e.keyword === 'pattern' && path === 'listPublicKey')
+    return `${path}: must be 64 hex characters (the Ed25519 list public key)`;
+  if (e.keyword === 'pattern' && path === 'terminalId')
+    return `${path}: must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`;
+  return `${path}: ${e.message ?? 'is invalid'}`;
+}
+
+/** Validates raw config (already parsed JSON) and fills defaults. Throws ConfigError listing every problem. */
+export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalConfig {
+  if (!validateSchema(raw)) {
+    const problems = (validateSchema.errors ?? []).map(describe);
+    throw new ConfigError(
+      `terminal config has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`,
+      problems,
+    );
+  }
+  const r = raw as Record<string, unknown> & Partial<TerminalConfig>;
+  assertTerminalId(r.terminalId!, 'terminalId');
+  const role = r.role!;
+  const staleness = r.staleness ?? ({} as Partial<TerminalConfig['staleness']>);
+  const warnHours = staleness.warnHours ?? 24;
+  const failHours = staleness.failHours ?? 72;
+  if (failHours < warnHours)
+    throw new ConfigError(
+      `terminal config has 1 problem(s):\n  - staleness.failHours: must be at least staleness.warnHours`,
+      ['staleness.failHours: must be at least staleness.warnHours'],
+    );
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const inputs = r.inputs ?? ({} as Partial<TerminalConfig['inputs']>);
+  const config: TerminalConfig = {
+    terminalId: r.terminalId!,
+    role,
+    gate: r.gate!,
+    directions: r.directions ?? ['in'],
+    dataDir: path(r.dataDir!),
+    listPublicKey: r.listPublicKey!.toLowerCase(),
+    signingKeyFile: path(r.signingKeyFile!),
+    requirement: r.requirement ?? DEFAULT_REQUIREMENT[role],
+    verify: { windowSeconds: r.verify?.windowSeconds ?? 30, skewSeconds: r.verify?.skewSeconds ?? 0 },
+    antiPassbackSeconds: r.antiPassbackSeconds ?? (role === 'turnstile' ? 300 : 0),
+    capacity: r.capacity ?? 0,
+    // DESIGN: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
+    clock: {
+      failOpen: r.clock?.failOpen ?? role !== 'counter',
+      beaconMaxAgeHours: r.clock?.beaconMaxAgeHours ?? 24,
+    },
+    staleness: { warnHours, failHours, failOpen: staleness.failOpen ?? role !== 'counter' },
+    inputs: {
+      stdin: inputs.stdin ?? false,
+      ...(inputs.tcp ? { tcp: { port: inputs.tcp.port, host: inputs.tcp.host ?? '127.0.0.1' } } : {}),
+      maxLineLength: inputs.maxLineLength ?? 4096,
+      repeatIgnoreMs: inputs.repeatIgnoreMs ?? 1500,
+    },
+    http: { port: r.http?.port ?? 0, host: r.http?.host ?? '127.0.0.1' },
+    log: { level: r.log?.level ?? 'info' },
+  };
+  if (r.cardKeyFile) config.cardKeyFile = path(r.cardKeyFile);
+  if (r.mqtt)
+    config.mqtt = {
+      url: r.mqtt.url,
+      ...(r.mqtt.username ? { username: r.mqtt.username } : {}),
+      ...(r.mqtt.passwordFile ? { passwordFile: path(r.mqtt.passwordFile) } : {}),
+    };
+  return config;
+}
+
+/** Reads and validates a config file; paths inside it are relative to the file's folder. */
+export function loadConfig(file: string): TerminalConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read terminal config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      ['file'],
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`terminal config ${file} is not valid JSON: ${(err as Error).message}`, ['file']);
+  }
+  try {
+    return validateConfig(raw, dirname(resolve(file)));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${file}: ${err.message}`, err.problems);
+    throw err;
+  }
+}
+
+export function dbPath(config: TerminalConfig): string {
+  return resolve(config.dataDir, 'terminal.db');
+}

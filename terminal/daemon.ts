@@ -1,0 +1,246 @@
+// The terminal daemon: builds its parts (constructors do no I/O), starts them in order, stops them in
+// reverse. Start: store (quick_check, migrations) → keys → clock → pipeline → outputs → health/metrics
+// → sync client (when configured) → inputs. Stop: inputs → decision in flight → sync → http → outputs → store.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { fromHex } from '../shared/bytes.js';
+import { VerifyKey } from '../shared/keys.js';
+import { TerminalClock } from './clock.js';
+import { dbPath, type TerminalConfig } from './config.js';
+import { TerminalBus } from './events.js';
+import { HealthServer } from './http.js';
+import type { LineInput } from './inputs/line-input.js';
+import { StdinLineInput } from './inputs/stdin.js';
+import { TcpLineInput } from './inputs/tcp.js';
+import { loadCardKey, loadSigningKey } from './keys.js';
+import { TerminalMetrics } from './metrics.js';
+import { ConsoleOutput } from './outputs/console.js';
+import type { GateOutput } from './outputs/output.js';
+import { DecisionPipeline } from './pipeline.js';
+import { buildReport, type TerminalReport } from './status.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { SyncPort } from './sync-port.js';
+import { KeyFileError } from './keys.js';
+import { TerminalSyncPort } from './sync-port-impl.js';
+
+export interface StartOptions {
+  logger: Logger;
+  /** Default true: print decisions to stdout as OPEN/DENIED lines. */
+  consoleOutput?: boolean;
+  /** Extra outputs (hardware, the demo's screen). */
+  outputs?: GateOutput[];
+  /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
+  sync?: boolean;
+}
+
+export interface RunningTerminal {
+  port: SyncPort;
+  bus: TerminalBus;
+  store: SqliteStore;
+  pipeline: DecisionPipeline;
+  tcpPort: number | undefined;
+  httpPort: number;
+  report(): TerminalReport;
+  /** Decide one line in-process (same path as an input line). */
+  submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
+  stop(): Promise<void>;
+}
+
+function readSecretFile(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new KeyFileError(
+      `${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+}
+
+const CHECKPOINT_POLL_MS = 250;
+const IDLE_BEFORE_CHECKPOINT_MS = 100;
+const FORCE_CHECKPOINT_MS = 3_000;
+const PRUNE_EVERY_MS = 60_000;
+const CHECKPOINT_EVERY_MS = 60_000;
+
+export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
+  const logger = options.logger;
+  const store = new SqliteStore(dbPath(config));
+  const stack: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  const stopAll = async () => {
+    for (const part of stack.reverse()) {
+      try {
+        await part.stop();
+      } catch (err) {
+        logger.error({ err, part: part.name }, 'stop failed');
+      }
+    }
+    stack.length = 0;
+  };
+  try {
+    store.open();
+    stack.push({ name: 'store', stop: () => store.close() });
+    const signingKey = loadSigningKey(config.signingKeyFile);
+    const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
+    const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
+
+    const bus = new TerminalBus(logger);
+    const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
+    const metrics = new TerminalMetrics();
+    const outputs: GateOutput[] = [
+      ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
+      ...(options.outputs ?? []),
+    ];
+    const pipeline = new DecisionPipeline({
+      config,
+      store,
+      clock,
+      bus,
+      metrics,
+      outputs,
+      logger: logger.child({ component: 'pipeline' }),
+      ...(cardKey ? { cardKey } : {}),
+    });
+    const port = new TerminalSyncPort({
+      config,
+      store,
+      clock,
+      bus,
+      listKey,
+      logger: logger.child({ component: 'sync' }),
+    });
+    const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+
+    for (const o of outputs) {
+      await o.start();
+      stack.push({ name: `output ${o.name}`, stop: () => o.stop() });
+    }
+    const http = new HealthServer(
+      config.http,
+      {
+        report,
+        metrics: () => {
+          const r = report();
+          const lists: Record<string, { version: number; ageSeconds: number }> = {};
+          for (const [t, l] of Object.entries(r.lists))
+            lists[t] = { version: l.version, ageSeconds: Math.round(l.ageHours * 3600) };
+          return metrics.render({
+            outboxDepth: r.outboxDepth,
+            lastSeq: r.lastSeq,
+            ackedSeq: r.ackedSeq,
+            occupancy: r.occupancy,
+            clockState: r.clock,
+            lists,
+            storageFailures: pipeline.storageFailures,
+            alerts: pipeline.alerts,
+          });
+        },
+      },
+      logger.child({ component: 'http' }),
+    );
+    await http.start();
+    stack.push({ name: 'http', stop: () => http.stop() });
+
+    // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
+    if (config.mqtt && options.sync !== false) {
+      const { MqttSync } = await import('./adapters/mqtt-sync.js');
+      const password = config.mqtt.passwordFile
+        ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
+        : '';
+      const client = new MqttSync(port, {
+        url: config.mqtt.url,
+        username: config.mqtt.username ?? config.terminalId,
+        password,
+        terminalKey: signingKey,
+        logger,
+      });
+      client.start();
+      stack.push({ name: 'mqtt', stop: () => client.stop() });
+    }
+
+    // WAL checkpoint when the gate is idle, and at least every few seconds under continuous load.
+    let lastDecision = 0;
+    let lastCheckpoint = performance.now();
+    bus.on('decision', () => (lastDecision = performance.now()));
+    const timers = [
+      setInterval(() => {
+        const now = performance.now();
+        if (now - lastDecision < IDLE_BEFORE_CHECKPOINT_MS && now - lastCheckpoint < FORCE_CHECKPOINT_MS)
+          return;
+        lastCheckpoint = now;
+        try {
+          store.checkpoint();
+        } catch (err) {
+          logger.warn({ err }, 'checkpoint failed');
+        }
+      }, CHECKPOINT_POLL_MS),
+      setInterval(() => {
+        try {
+          store.prune(
+            Math.floor(clock.nowMs() / 1000),
+            clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
+          );
+        } catch (err) {
+          logger.warn({ err }, 'cache pruning failed');
+        }
+      }, PRUNE_EVERY_MS),
+      setInterval(() => {
+        try {
+          clock.checkpoint();
+        } catch (err) {
+          logger.warn({ err }, 'clock checkpoint failed');
+        }
+      }, CHECKPOINT_EVERY_MS),
+    ];
+    for (const t of timers) t.unref();
+    stack.push({ name: 'timers', stop: () => timers.forEach((t) => clearInterval(t)) });
+    // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
+    stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
+
+    const handler = (line: string, source: string) => pipeline.handle(line, source);
+    const inputs: LineInput[] = [];
+    let tcp: TcpLineInput | undefined;
+    const hygiene = {
+      maxLineLength: config.inputs.maxLineLength,
+      repeatIgnoreMs: config.inputs.repeatIgnoreMs,
+    };
+    if (config.inputs.tcp)
+      inputs.push(
+        (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
+      );
+    if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
+    for (const input of inputs) {
+      await input.start(handler, (why, source) => {
+        metrics.observeIgnored(why);
+        bus.emit('inputIgnored', { source, why });
+      });
+      stack.push({ name: `input ${input.name}`, stop: () => input.stop() });
+    }
+
+    const r = report();
+    logger.info(
+      {
+        role: config.role,
+        gate: config.gate,
+        clock: r.clock,
+        lists: Object.keys(r.lists),
+        lastSeq: r.lastSeq,
+        problems: r.problems,
+      },
+      'terminal ready',
+    );
+    return {
+      port,
+      bus,
+      store,
+      pipeline,
+      tcpPort: tcp?.port,
+      httpPort: http.port,
+      report,
+      submit: (line, source = 'api') => pipeline.handle(line, source),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

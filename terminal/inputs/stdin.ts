@@ -1,0 +1,54 @@
+// Lines from standard input (a keyboard-wedge scanner, or a pipe in simulation).
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import {
+  LineHygiene,
+  LineSplitter,
+  type IgnoredHandler,
+  type LineHandler,
+  type LineInput,
+} from './line-input.js';
+
+export class StdinLineInput implements LineInput {
+  readonly name = 'stdin';
+  private onData: ((chunk: string) => void) | undefined;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly opts: { maxLineLength: number; repeatIgnoreMs: number },
+    private readonly logger: Logger,
+    private readonly stream: Readable = process.stdin,
+  ) {}
+
+  async start(handler: LineHandler, ignored: IgnoredHandler = () => undefined): Promise<void> {
+    const hygiene = new LineHygiene(this.opts);
+    const splitter = new LineSplitter(
+      this.opts.maxLineLength,
+      (raw) => {
+        this.chain = this.chain.then(async () => {
+          const h = hygiene.check(raw);
+          if (h.ok) await handler(h.line, this.name);
+          else if (h.why !== 'empty') {
+            ignored(h.why, this.name);
+            this.logger.warn({ why: h.why }, 'input line ignored');
+          }
+        });
+      },
+      () => {
+        ignored('line_too_long', this.name);
+        this.logger.warn({ why: 'line_too_long' }, 'input line ignored');
+      },
+    );
+    this.onData = (chunk) => splitter.push(chunk);
+    this.stream.setEncoding('latin1');
+    this.stream.on('data', this.onData);
+    this.stream.on('end', () => this.logger.info('stdin closed'));
+  }
+
+  async stop(): Promise<void> {
+    if (this.onData) this.stream.off('data', this.onData);
+    this.onData = undefined;
+    this.stream.pause();
+    await this.chain;
+  }
+}

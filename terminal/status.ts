@@ -1,0 +1,85 @@
+// What the terminal reports about itself: list versions and ages against the staleness policy, clock
+// state, outbox depth; and health (ok or the reasons it is not) for /healthz and the status topic.
+import type { ClockState } from '../shared/sync.js';
+import type { TerminalConfig } from './config.js';
+import { listStaleness, type Staleness } from './policy.js';
+import type { SqliteStore } from './store/sqlite.js';
+
+export interface ListReport {
+  version: number;
+  issuedAt: number;
+  ageHours: number;
+  staleness: Staleness;
+}
+
+export interface TerminalReport {
+  terminalId: string;
+  role: string;
+  gate: string;
+  clock: ClockState;
+  lists: Record<string, ListReport>;
+  staleness: { warnHours: number; failHours: number; failOpen: boolean };
+  outboxDepth: number;
+  lastSeq: number;
+  ackedSeq: number;
+  occupancy: number;
+  healthy: boolean;
+  problems: string[];
+  warnings: string[];
+}
+
+export function buildReport(
+  config: TerminalConfig,
+  store: SqliteStore,
+  clock: { state(): ClockState; nowMs(): number },
+  extra: { storageFailing?: boolean } = {},
+): TerminalReport {
+  const nowMs = clock.nowMs();
+  const lists: Record<string, ListReport> = {};
+  for (const [type, v] of Object.entries(store.listVersions())) {
+    if (!v) continue;
+    const ageHours = Math.max(0, (nowMs / 1000 - v.issuedAt) / 3600);
+    lists[type] = {
+      version: v.version,
+      issuedAt: v.issuedAt,
+      ageHours: +ageHours.toFixed(3),
+      staleness: listStaleness(ageHours, config.staleness),
+    };
+  }
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const state = clock.state();
+  if (!store.isOpen) problems.push('store_closed');
+  if (extra.storageFailing)
+    problems.push('storage_failure: the last decision could not be recorded (disk full?)');
+  if (!lists.trust)
+    problems.push('no_trust_list: load lists (passgate terminal load-lists) or connect to central');
+  if (!lists.revocation) (config.staleness.failOpen ? warnings : problems).push('no_revocation_list');
+  if (state === 'untrusted') (config.clock.failOpen ? warnings : problems).push('clock_untrusted');
+  else if (state === 'degraded') warnings.push('clock_degraded: no recent time beacon');
+  for (const [type, l] of Object.entries(lists)) {
+    if (l.staleness === 'fail')
+      (config.staleness.failOpen ? warnings : problems).push(
+        `lists_stale: ${type} is ${l.ageHours.toFixed(1)} h old (fail at ${config.staleness.failHours} h)`,
+      );
+    else if (l.staleness === 'warn')
+      warnings.push(
+        `lists_warn: ${type} is ${l.ageHours.toFixed(1)} h old (warn at ${config.staleness.warnHours} h)`,
+      );
+  }
+  return {
+    terminalId: config.terminalId,
+    role: config.role,
+    gate: config.gate,
+    clock: state,
+    lists,
+    staleness: config.staleness,
+    outboxDepth: store.outboxDepth,
+    lastSeq: store.lastSeq,
+    ackedSeq: store.ackedSeq,
+    occupancy: store.occupancy,
+    healthy: problems.length === 0,
+    problems,
+    warnings,
+  };
+}

@@ -1,0 +1,61 @@
+// Versioned schema for terminal.db, applied in order and recorded in PRAGMA user_version.
+// Never edit a shipped migration: add a new one. Every table except outbox and meta is a cache that
+// can be rebuilt from central; outbox and meta (seq counter, clock, occupancy) are the only copy.
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES
+    ('last_seq', 0), ('acked_seq', 0), ('occupancy', 0), ('last_event_at', 0),
+    ('last_good_ms', 0), ('beacon_seq', 0), ('beacon_t', 0), ('beacon_local', 0);
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE TABLE trust_keys (
+    kid BLOB PRIMARY KEY,
+    alg TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    issuer TEXT NOT NULL,
+    not_before INTEGER,
+    not_after INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE revoked_serials (serial BLOB PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE suspended_subjects (sub TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE card_bindings (h BLOB PRIMARY KEY, sub TEXT NOT NULL, blocked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  CREATE TABLE list_versions (
+    type TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE policies (name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
+  CREATE TABLE replay_cache (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX replay_cache_expiry ON replay_cache (expires_at);
+  CREATE TABLE verified_credentials (digest TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX verified_credentials_expiry ON verified_credentials (expires_at);
+  CREATE TABLE passages (
+    sub TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (sub, gate)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Tables that can be rebuilt from central (lists) or that only hold short-lived caches. */
+export const CACHE_TABLES = [
+  'trust_keys',
+  'revoked_serials',
+  'suspended_subjects',
+  'card_bindings',
+  'list_versions',
+  'policies',
+  'replay_cache',
+  'verified_credentials',
+] as const;

@@ -1,0 +1,616 @@
+// The terminal's SQLite store (the only file that imports better-sqlite3). WAL with synchronous=FULL:
+// a committed event survives power loss. Backs the token core's VerifierStore, the signed lists, the
+// policy state (passages, occupancy), the clock state and the outbox with its per-terminal seq.
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { encodeCbor, decodeCbor, isMap } from '../../shared/cbor.js';
+import type { TerminalEvent } from '../../shared/events.js';
+import type { Alg } from '../../shared/keys.js';
+import {
+  checkSequence,
+  isDelta,
+  LIST_LIMITS,
+  type ListType,
+  type SequenceCheck,
+  type SignedList,
+} from '../../shared/lists.js';
+import type { TrustedIssuerKey, VerifierStore } from '../../shared/store.js';
+import { toHex } from '../../shared/bytes.js';
+import { readCardDelta, readCardSnapshot } from '../cards.js';
+import { MIGRATIONS } from './migrations.js';
+
+type Db = Database.Database;
+
+/** The database file is damaged or is not a database: run `passgate terminal recover`. */
+export class StoreCorruptError extends Error {
+  override name = 'StoreCorruptError';
+}
+/** The disk (or the configured page limit) is full: nothing more can be recorded. */
+export class StorageFullError extends Error {
+  override name = 'StorageFullError';
+}
+
+export interface ListVersionInfo {
+  version: number;
+  /** Unix seconds, from the signed list. */
+  issuedAt: number;
+  /** Unix ms, terminal clock, when applied. */
+  appliedAt: number;
+}
+
+export interface ClockRecord {
+  lastGoodMs: number;
+  lastEventAt: number;
+  beaconSeq: number;
+  beaconT: number;
+  beaconLocal: number;
+}
+
+export interface Passage {
+  direction: 'in' | 'out';
+  /** Unix ms. */
+  at: number;
+}
+
+/** What a decision changes besides the outbox, committed in the same transaction as its event. */
+export interface CommitEffects {
+  replay?: { key: string; expiresAt: number };
+  passage?: { sub: string; gate: string; direction: 'in' | 'out'; at: number };
+  occupancyDelta?: number;
+}
+
+const META_KEYS = [
+  'last_seq',
+  'acked_seq',
+  'occupancy',
+  'last_event_at',
+  'last_good_ms',
+  'beacon_seq',
+  'beacon_t',
+  'beacon_local',
+];
+
+function isFull(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
+}
+function isCorrupt(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';
+}
+
+const RECOVER_HINT =
+  'run `passgate terminal recover --config FILE` (it keeps the outbox and rebuilds the caches)';
+
+export class SqliteStore implements VerifierStore {
+  private db: Db | undefined;
+  private stmts!: ReturnType<SqliteStore['prepare']>;
+  private keys = new Map<string, TrustedIssuerKey>();
+  private meta = new Map<string, number>();
+  private verifiedMemo = new Map<string, number>();
+  private pendingVerified: Array<[string, number]> = [];
+  private pendingReplay: Array<[string, number]> = [];
+
+  constructor(readonly path: string) {}
+
+  /** Opens (creating when missing), checks with PRAGMA quick_check and migrates. */
+  open(options: { quickCheck?: boolean } = {}): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    let db: Db;
+    try {
+      db = new Database(this.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 2000');
+      // Checkpoints run between decisions (checkpoint()), not inside a commit: keeps the tail latency low.
+      db.pragma('wal_autocheckpoint = 0');
+      db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`);
+      if (options.quickCheck ?? true) {
+        const rows = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
+        const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+        if (problems.length > 0) {
+          db.close();
+          throw new StoreCorruptError(
+            `${this.path} failed PRAGMA quick_check (${problems.slice(0, 3).join('; ')}): ${RECOVER_HINT}`,
+          );
+        }
+      }
+    } catch (err) {
+      if (err instanceof StoreCorruptError) throw err;
+      if (isCorrupt(err))
+        throw new StoreCorruptError(
+          `${this.path} is damaged or not a database (${(err as Error).message}): ${RECOVER_HINT}`,
+        );
+      throw err;
+    }
+    this.db = db;
+    migrate(db);
+    this.stmts = this.prepare(db);
+    for (const row of db.prepare('SELECT key, value FROM meta').all() as Array<{
+      key: string;
+      value: number;
+    }>)
+      this.meta.set(row.key, row.value);
+    for (const k of META_KEYS) if (!this.meta.has(k)) this.meta.set(k, 0);
+    this.loadKeys();
+  }
+
+  private prepare(db: Db) {
+    return {
+      revoked: db.prepare('SELECT 1 FROM revoked_serials WHERE serial = ?').pluck(),
+      suspended: db.prepare('SELECT 1 FROM suspended_subjects WHERE sub = ?').pluck(),
+      seen: db.prepare('SELECT 1 FROM replay_cache WHERE key = ?').pluck(),
+      verified: db.prepare('SELECT expires_at FROM verified_credentials WHERE digest = ?').pluck(),
+      insertReplay: db.prepare('INSERT OR REPLACE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
+      insertVerified: db.prepare(
+        'INSERT OR REPLACE INTO verified_credentials (digest, expires_at) VALUES (?, ?)',
+      ),
+      card: db.prepare('SELECT sub, blocked FROM card_bindings WHERE h = ?'),
+      passage: db.prepare('SELECT direction, at FROM passages WHERE sub = ? AND gate = ?'),
+      upsertPassage: db.prepare(
+        'INSERT OR REPLACE INTO passages (sub, gate, direction, at) VALUES (?, ?, ?, ?)',
+      ),
+      nextSeq: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'last_seq' RETURNING value").pluck(),
+      setMeta: db.prepare('UPDATE meta SET value = ? WHERE key = ?'),
+      insertEvent: db.prepare('INSERT INTO outbox (seq, kind, at, body) VALUES (?, ?, ?, ?)'),
+      pending: db.prepare('SELECT body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?').pluck(),
+      deleteAcked: db.prepare('DELETE FROM outbox WHERE seq <= ?'),
+      versions: db.prepare('SELECT type, version, issued_at, applied_at FROM list_versions'),
+      setVersion: db.prepare(
+        'INSERT OR REPLACE INTO list_versions (type, version, issued_at, applied_at) VALUES (?, ?, ?, ?)',
+      ),
+      pruneReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
+      pruneVerified: db.prepare('DELETE FROM verified_credentials WHERE expires_at < ?'),
+      prunePassages: db.prepare('DELETE FROM passages WHERE at < ?'),
+    };
+  }
+
+  private get conn(): Db {
+    if (!this.db) throw new Error('store is not open');
+    return this.db;
+  }
+
+  get isOpen(): boolean {
+    return this.db !== undefined;
+  }
+
+  close(): void {
+    if (!this.db) return;
+    try {
+      this.checkpoint();
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // A checkpoint is an optimisation; the WAL is replayed on the next open.
+    }
+    this.db.close();
+    this.db = undefined;
+  }
+
+  // ---- VerifierStore -------------------------------------------------------------------------
+  issuerKey(kid: Uint8Array): TrustedIssuerKey | undefined {
+    return this.keys.get(toHex(kid));
+  }
+  isRevoked(cti: Uint8Array): boolean {
+    return this.stmts.revoked.get(cti) !== undefined;
+  }
+  isSuspended(sub: string): boolean {
+    return this.stmts.suspended.get(sub) !== undefined;
+  }
+  hasSeen(replayKey: string): boolean {
+    return this.pendingReplay.some(([k]) => k === replayKey) || this.stmts.seen.get(replayKey) !== undefined;
+  }
+  /** Queued and written with the next committed event (the terminal records replay keys with events). */
+  markSeen(replayKey: string, expiresAt: number): void {
+    this.pendingReplay.push([replayKey, expiresAt]);
+  }
+  isVerifiedCredential(digest: string): boolean {
+    if (this.verifiedMemo.has(digest)) return true;
+    return this.stmts.verified.get(digest) !== undefined;
+  }
+  /** Kept in memory; written to disk by checkpoint(), between decisions (a cache never costs a decision an fsync). */
+  rememberVerifiedCredential(digest: string, expiresAt: number): void {
+    if (this.verifiedMemo.size > 4096) this.verifiedMemo.clear();
+    this.verifiedMemo.set(digest, expiresAt);
+    this.pendingVerified.push([digest, expiresAt]);
+  }
+
+  // ---- Policy state --------------------------------------------------------------------------
+  cardBinding(h: Uint8Array): { sub: string; blocked: boolean } | undefined {
+    const row = this.stmts.card.get(h) as { sub: string; blocked: number } | undefined;
+    return row ? { sub: row.sub, blocked: row.blocked !== 0 } : undefined;
+  }
+  lastPassage(sub: string, gate: string): Passage | undefined {
+    return this.stmts.passage.get(sub, gate) as Passage | undefined;
+  }
+  get occupancy(): number {
+    return this.meta.get('occupancy')!;
+  }
+
+  // ---- Outbox ----------------------------------------------------------------------------------
+  get lastSeq(): number {
+    return this.meta.get('last_seq')!;
+  }
+  get ackedSeq(): number {
+    return this.meta.get('acked_seq')!;
+  }
+  get outboxDepth(): number {
+    return this.lastSeq - this.ackedSeq;
+  }
+
+  /**
+   * Commits one event with its effects in a single durable transaction and returns it with its seq.
+   * The seq comes from a counter row, so it is contiguous and never reused even after acked events
+   * leave the outbox. Throws StorageFullError when the disk is full; nothing is then recorded.
+   */
+  commitEvent(event: Omit<TerminalEvent, 'seq'>, effects: CommitEffects = {}): TerminalEvent {
+    const db = this.conn;
+    const s = this.stmts;
+    const tx = db.transaction((): TerminalEvent => {
+      const seq = s.nextSeq.get() as number;
+      const full: TerminalEvent = { seq, ...event };
+      s.insertEvent.run(seq, full.kind, full.at, JSON.stringify(full));
+      s.setMeta.run(Math.max(this.meta.get('last_event_at')!, full.at), 'last_event_at');
+      s.setMeta.run(Math.max(this.meta.get('last_good_ms')!, full.at), 'last_good_ms');
+      if (effects.replay) s.insertReplay.run(effects.replay.key, effects.replay.expiresAt);
+      for (const [k, exp] of this.pendingReplay) s.insertReplay.run(k, exp);
+      if (effects.passage) {
+        const p = effects.passage;
+        s.upsertPassage.run(p.sub, p.gate, p.direction, p.at);
+      }
+      if (effects.occupancyDelta)
+        s.setMeta.run(Math.max(0, this.meta.get('occupancy')! + effects.occupancyDelta), 'occupancy');
+      return full;
+    });
+    let committed: TerminalEvent;
+    try {
+      committed = tx.immediate();
+    } catch (err) {
+      if (isFull(err)) throw new StorageFullError(`cannot record the event: ${(err as Error).message}`);
+      throw err;
+    }
+    this.pendingReplay = [];
+    this.meta.set('last_seq', committed.seq);
+    this.meta.set('last_event_at', Math.max(this.meta.get('last_event_at')!, committed.at));
+    this.meta.set('last_good_ms', Math.max(this.meta.get('last_good_ms')!, committed.at));
+    if (effects.occupancyDelta)
+      this.meta.set('occupancy', Math.max(0, this.occupancy + effects.occupancyDelta));
+    return committed;
+  }
+
+  pendingEvents(afterSeq: number, limit: number): TerminalEvent[] {
+    return (this.stmts.pending.all(Math.max(afterSeq, this.ackedSeq), limit) as string[]).map(
+      (b) => JSON.parse(b) as TerminalEvent,
+    );
+  }
+
+  /** Central committed everything up to seq: those events leave the outbox. Idempotent; never past lastSeq. */
+  acknowledge(seq: number): void {
+    const upTo = Math.min(Math.floor(seq), this.lastSeq);
+    if (!(upTo > this.ackedSeq)) return;
+    this.conn.transaction(() => {
+      this.stmts.deleteAcked.run(upTo);
+      this.stmts.setMeta.run(upTo, 'acked_seq');
+    })();
+    this.meta.set('acked_seq', upTo);
+  }
+
+  // ---- Clock -----------------------------------------------------------------------------------
+  clockRecord(): ClockRecord {
+    return {
+      lastGoodMs: this.meta.get('last_good_ms')!,
+      lastEventAt: this.meta.get('last_event_at')!,
+      beaconSeq: this.meta.get('beacon_seq')!,
+      beaconT: this.meta.get('beacon_t')!,
+      beaconLocal: this.meta.get('beacon_local')!,
+    };
+  }
+
+  saveClock(update: Partial<ClockRecord>): void {
+    const names: Record<keyof ClockRecord, string> = {
+      lastGoodMs: 'last_good_ms',
+      lastEventAt: 'last_event_at',
+      beaconSeq: 'beacon_seq',
+      beaconT: 'beacon_t',
+      beaconLocal: 'beacon_local',
+    };
+    this.conn.transaction(() => {
+      for (const [k, v] of Object.entries(update) as Array<[keyof ClockRecord, number]>) {
+        this.stmts.setMeta.run(v, names[k]);
+        this.meta.set(names[k], v);
+      }
+    })();
+  }
+
+  // ---- Lists -----------------------------------------------------------------------------------
+  listVersions(): Partial<Record<ListType, ListVersionInfo>> {
+    const out: Partial<Record<ListType, ListVersionInfo>> = {};
+    for (const r of this.stmts.versions.all() as Array<{
+      type: ListType;
+      version: number;
+      issued_at: number;
+      applied_at: number;
+    }>)
+      out[r.type] = { version: r.version, issuedAt: r.issued_at, appliedAt: r.applied_at };
+    return out;
+  }
+
+  /**
+   * Applies a verified signed list atomically (anti-rollback via checkSequence; throws ListError on a
+   * rollback, a gap or a malformed body). A redelivered version is 'already_applied' and changes nothing.
+   */
+  applyList(list: SignedList, appliedAtMs: number): SequenceCheck {
+    const db = this.conn;
+    const check = checkSequence(this.listVersions()[list.type]?.version, list);
+    if (check === 'already_applied') return check;
+    const tx = db.transaction(() => {
+      if (list.type === 'trust') applyTrust(db, list);
+      else if (list.type === 'revocation') applyRevocation(db, list);
+      else if (list.type === 'cards') applyCards(db, list);
+      else applyPolicy(db, list);
+      this.stmts.setVersion.run(list.type, list.version, list.issuedAt, appliedAtMs);
+    });
+    try {
+      tx.immediate();
+    } catch (err) {
+      if (isFull(err))
+        throw new StorageFullError(`cannot apply the ${list.type} list: ${(err as Error).message}`);
+      throw err;
+    }
+    if (list.type === 'trust') this.loadKeys();
+    return check;
+  }
+
+  private loadKeys(): void {
+    const rows = this.conn
+      .prepare('SELECT kid, alg, public_key, issuer, not_before, not_after FROM trust_keys')
+      .all() as Array<{
+      kid: Buffer;
+      alg: Alg;
+      public_key: Buffer;
+      issuer: string;
+      not_before: number | null;
+      not_after: number | null;
+    }>;
+    this.keys = new Map();
+    for (const r of rows) {
+      const k: TrustedIssuerKey = {
+        kid: new Uint8Array(r.kid),
+        alg: r.alg,
+        publicKey: new Uint8Array(r.public_key),
+        issuer: r.issuer,
+      };
+      if (r.not_before !== null) k.notBefore = r.not_before;
+      if (r.not_after !== null) k.notAfter = r.not_after;
+      this.keys.set(toHex(k.kid), k);
+    }
+  }
+
+  /** Number of rows in a list table, for status and the bench. */
+  count(
+    table: 'revoked_serials' | 'suspended_subjects' | 'card_bindings' | 'trust_keys' | 'replay_cache',
+  ): number {
+    return this.conn.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+  }
+
+  /** Drops replay entries, verified-credential entries and passages that no longer matter. */
+  prune(nowSeconds: number, passagesOlderThanMs: number): number {
+    return this.conn.transaction(() => {
+      let n = this.stmts.pruneReplay.run(nowSeconds).changes;
+      n += this.stmts.pruneVerified.run(nowSeconds).changes;
+      n += this.stmts.prunePassages.run(passagesOlderThanMs).changes;
+      return n;
+    })();
+  }
+
+  /**
+   * Between decisions: writes the verified-credential cache and moves the WAL into the database file.
+   * Autocheckpoint is off so this never lands inside a decision's commit.
+   */
+  checkpoint(): void {
+    const db = this.conn;
+    if (this.pendingVerified.length > 0) {
+      const pending = this.pendingVerified;
+      this.pendingVerified = [];
+      db.transaction(() => {
+        for (const [d, exp] of pending) this.stmts.insertVerified.run(d, exp);
+      })();
+    }
+    db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /** PRAGMA integrity_check: 'ok' or the first problems found. */
+  integrityCheck(): string {
+    const rows = this.conn.pragma('integrity_check', { simple: false }) as Array<{ integrity_check: string }>;
+    return rows.map((r) => r.integrity_check).join('; ');
+  }
+
+  /** Caps the file at its current size plus `extraPages` (tests and drills: simulates a full disk). */
+  limitGrowth(extraPages: number): void {
+    const pages = this.conn.pragma('page_count', { simple: true }) as number;
+    this.conn.pragma(`max_page_count = ${pages + extraPages}`);
+  }
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length)
+    throw new StoreCorruptError(
+      `database schema version ${current} is newer than this passgate (${MIGRATIONS.length}); upgrade passgate`,
+    );
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+function applyTrust(db: Db, list: Extract<SignedList, { type: 'trust' }>): void {
+  const insert = db.prepare(
+    'INSERT OR REPLACE INTO trust_keys (kid, alg, public_key, issuer, not_before, not_after) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const add = (k: TrustedIssuerKey) =>
+    insert.run(k.kid, k.alg, k.publicKey, k.issuer, k.notBefore ?? null, k.notAfter ?? null);
+  if (isDelta(list)) {
+    const del = db.prepare('DELETE FROM trust_keys WHERE kid = ?');
+    for (const kid of list.delta.remove) del.run(kid);
+    list.delta.add.forEach(add);
+  } else {
+    db.exec('DELETE FROM trust_keys');
+    list.snapshot.keys.forEach(add);
+  }
+}
+
+function applyRevocation(db: Db, list: Extract<SignedList, { type: 'revocation' }>): void {
+  const addSerial = db.prepare('INSERT OR IGNORE INTO revoked_serials (serial) VALUES (?)');
+  const addSubject = db.prepare('INSERT OR IGNORE INTO suspended_subjects (sub) VALUES (?)');
+  if (isDelta(list)) {
+    const delSerial = db.prepare('DELETE FROM revoked_serials WHERE serial = ?');
+    const delSubject = db.prepare('DELETE FROM suspended_subjects WHERE sub = ?');
+    for (const s of list.delta.removeSerials) delSerial.run(s);
+    for (const s of list.delta.addSerials) addSerial.run(s);
+    for (const s of list.delta.removeSubjects) delSubject.run(s);
+    for (const s of list.delta.addSubjects) addSubject.run(s);
+  } else {
+    db.exec('DELETE FROM revoked_serials; DELETE FROM suspended_subjects');
+    for (const s of list.snapshot.serials) addSerial.run(s);
+    for (const s of list.snapshot.subjects) addSubject.run(s);
+  }
+}
+
+function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+  const upsert = db.prepare('INSERT OR REPLACE INTO card_bindings (h, sub, blocked) VALUES (?, ?, ?)');
+  if (isDelta(list)) {
+    const delta = readCardDelta(list.delta);
+    const del = db.prepare('DELETE FROM card_bindings WHERE h = ?');
+    for (const h of delta.remove) del.run(h);
+    for (const b of delta.upsert) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+  } else {
+    const snapshot = readCardSnapshot(list.snapshot);
+    db.exec('DELETE FROM card_bindings');
+    for (const b of snapshot.bindings) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+  }
+}
+
+/** Library policy and item flags: kept as one CBOR map; a delta overrides the keys it names. */
+function applyPolicy(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+  let body: Map<string, unknown>;
+  if (isDelta(list)) {
+    const row = db.prepare('SELECT body FROM policies WHERE name = ?').pluck().get(list.type) as
+      Buffer | undefined;
+    const held = row ? decodeCbor(new Uint8Array(row), LIST_LIMITS) : new Map();
+    body = isMap(held) ? (held as Map<string, unknown>) : new Map();
+    for (const [k, v] of list.delta) body.set(k, v);
+  } else body = list.snapshot;
+  db.prepare('INSERT OR REPLACE INTO policies (name, body) VALUES (?, ?)').run(list.type, encodeCbor(body));
+}
+
+export interface RecoveryReport {
+  /** Where the damaged file was moved. */
+  movedTo?: string;
+  keptEvents: number;
+  lastSeq: number;
+  ackedSeq: number;
+  lostEventRows: number;
+  integrity: string;
+}
+
+/**
+ * Rebuilds terminal.db: keeps the outbox and the meta row (seq counter, clock, occupancy) and every
+ * passage it can read, drops the caches (lists, replay, verified credentials: reload the lists next).
+ * The damaged file is moved aside, never deleted.
+ */
+export function recoverStore(path: string): RecoveryReport {
+  if (!existsSync(path)) throw new Error(`${path} does not exist: nothing to recover`);
+  const stamp = new Date().toISOString().replaceAll(':', '-');
+  const movedTo = `${path}.damaged-${stamp}`;
+  for (const suffix of ['', '-wal', '-shm'])
+    if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
+
+  const events = new Map<number, { kind: string; at: number; body: string }>();
+  const meta = new Map<string, number>();
+  const passages: Array<{ sub: string; gate: string; direction: string; at: number }> = [];
+  let lostEventRows = 0;
+  let old: Db | undefined;
+  try {
+    old = new Database(movedTo, { fileMustExist: true });
+    try {
+      for (const r of old.prepare('SELECT key, value FROM meta').all() as Array<{
+        key: string;
+        value: number;
+      }>)
+        meta.set(r.key, r.value);
+    } catch {
+      // An unreadable meta row: seq and clock are rebuilt from the outbox rows below.
+    }
+    const scanned = readRows(
+      old,
+      'SELECT seq, kind, at, body FROM outbox ORDER BY seq',
+      (r: { seq: number; kind: string; at: number; body: string }) => events.set(r.seq, r),
+    );
+    if (!scanned) lostEventRows++;
+    // A damaged b-tree may stop a scan part way: also probe seq by seq from the last one read.
+    const probe = old.prepare('SELECT seq, kind, at, body FROM outbox WHERE seq = ?');
+    const lastSeq = Math.max(meta.get('last_seq') ?? 0, ...events.keys());
+    for (let seq = (meta.get('acked_seq') ?? 0) + 1; seq <= lastSeq; seq++) {
+      if (events.has(seq)) continue;
+      try {
+        const r = probe.get(seq) as { seq: number; kind: string; at: number; body: string } | undefined;
+        if (r) events.set(seq, r);
+        else lostEventRows++;
+      } catch {
+        lostEventRows++;
+      }
+    }
+    readRows(old, 'SELECT sub, gate, direction, at FROM passages', (r: (typeof passages)[number]) =>
+      passages.push(r),
+    );
+  } catch {
+    // Not a database at all: nothing readable; a fresh store starts below.
+  } finally {
+    try {
+      old?.close();
+    } catch {
+      // already unusable
+    }
+  }
+
+  const lastSeq = Math.max(meta.get('last_seq') ?? 0, ...events.keys(), 0);
+  const lastEventAt = Math.max(meta.get('last_event_at') ?? 0, ...[...events.values()].map((e) => e.at), 0);
+  const store = new SqliteStore(path);
+  store.open({ quickCheck: false });
+  const db = (store as unknown as { db: Db }).db;
+  db.transaction(() => {
+    const ins = db.prepare('INSERT INTO outbox (seq, kind, at, body) VALUES (?, ?, ?, ?)');
+    for (const [seq, e] of [...events].sort((a, b) => a[0] - b[0])) ins.run(seq, e.kind, e.at, e.body);
+    const setMeta = db.prepare('UPDATE meta SET value = ? WHERE key = ?');
+    for (const k of META_KEYS) if (meta.has(k)) setMeta.run(meta.get(k)!, k);
+    setMeta.run(lastSeq, 'last_seq');
+    setMeta.run(lastEventAt, 'last_event_at');
+    setMeta.run(Math.max(lastEventAt, meta.get('last_good_ms') ?? 0), 'last_good_ms');
+    const ackedSeq = Math.min(meta.get('acked_seq') ?? 0, lastSeq);
+    setMeta.run(ackedSeq, 'acked_seq');
+    const p = db.prepare('INSERT OR REPLACE INTO passages (sub, gate, direction, at) VALUES (?, ?, ?, ?)');
+    for (const r of passages) p.run(r.sub, r.gate, r.direction, r.at);
+  })();
+  const integrity = store.integrityCheck();
+  store.close();
+  return {
+    movedTo,
+    keptEvents: events.size,
+    lastSeq,
+    ackedSeq: Math.min(meta.get('acked_seq') ?? 0, lastSeq),
+    lostEventRows,
+    integrity,
+  };
+}
+
+function readRows<T>(db: Db, sql: string, each: (row: T) => void): boolean {
+  try {
+    for (const r of db.prepare(sql).iterate() as IterableIterator<T>) each(r);
+    return true;
+  } catch {
+    return false;
+  }
+}
