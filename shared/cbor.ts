@@ -88,7 +88,7 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
     case 3: {
       if (h.value > remaining) throw new CborError('string length runs past the end of the input');
       const end = h.next + h.value;
-      if (h.major === 3) {
+      if (h.major === 3 && !isAscii(bytes, h.next, end)) {
         try {
           utf8.decode(bytes.subarray(h.next, end));
         } catch {
@@ -106,15 +106,23 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
     case 5: {
       if (h.value * 2 > remaining) throw new CborError('map count runs past the end of the input');
       let p = h.next;
-      const seen = new Set<string>();
+      // Small maps compare key spans byte for byte (no strings built); large ones use a set.
+      const spans: number[] = [];
+      const seen = h.value > 16 ? new Set<string>() : undefined;
       for (let i = 0; i < h.value; i++) {
         const keyMajor = bytes[p]! >> 5;
         if (keyMajor !== 0 && keyMajor !== 1 && keyMajor !== 3)
           throw new CborError('map keys must be integers or text');
         const keyEnd = walk(bytes, p, depth + 1, limits);
-        const key = Buffer.from(bytes.subarray(p, keyEnd)).toString('latin1');
-        if (seen.has(key)) throw new CborError('duplicate map key');
-        seen.add(key);
+        if (seen) {
+          const key = Buffer.from(bytes.buffer, bytes.byteOffset + p, keyEnd - p).toString('latin1');
+          if (seen.has(key)) throw new CborError('duplicate map key');
+          seen.add(key);
+        } else {
+          for (let k = 0; k < spans.length; k += 2)
+            if (sameSpan(bytes, spans[k]!, spans[k + 1]!, p, keyEnd)) throw new CborError('duplicate map key');
+          spans.push(p, keyEnd);
+        }
         p = walk(bytes, keyEnd, depth + 1, limits);
       }
       return p;
@@ -128,6 +136,17 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
       if (h.value === 20 || h.value === 21 || h.value === 22) return h.next;
       throw new CborError('floats and simple values are not accepted');
   }
+}
+
+function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
+function sameSpan(bytes: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let i = 0; i < aEnd - a; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }
 
 export function isMap(value: unknown): value is Map<unknown, unknown> {

@@ -45,11 +45,12 @@ export function signSign1(
   secretKey: Uint8Array,
   payload: Uint8Array,
   kid?: Uint8Array,
+  backend: VerifyBackend = 'noble',
 ): Uint8Array {
   const header = new Map<number, unknown>([[1, COSE_ALG[alg]]]);
   if (kid) header.set(4, kid);
   const protectedBytes = encodeCbor(header);
-  const signature = sign(alg, secretKey, sigStructure(protectedBytes, payload));
+  const signature = sign(alg, secretKey, sigStructure(protectedBytes, payload), backend);
   return encodeCbor(new Tag([protectedBytes, new Map(), payload, signature], COSE_SIGN1_TAG));
 }
 

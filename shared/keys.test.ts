@@ -15,6 +15,7 @@ import {
   publicFromCoseKey,
   publicFromJwk,
   publicKeyFromSecret,
+  sign,
 } from './keys.js';
 
 const N = p256.Point.Fn.ORDER;
@@ -145,6 +146,16 @@ describe('keys', () => {
     for (const backend of ['node', 'noble'] as const) {
       expect(key.verify(new Uint8Array(63), new Uint8Array(1), backend)).toBe(false);
       expect(key.verify(new Uint8Array(64).fill(0xff), new Uint8Array(1), backend)).toBe(false);
+    }
+  });
+});
+
+describe('Ed25519 signing backends', () => {
+  it('node:crypto and noble give the same deterministic signature', () => {
+    const kp = generateKeyPair('EdDSA');
+    for (const size of [0, 1, 100, 70_000]) {
+      const msg = new Uint8Array(size).map((_, i) => i * 7);
+      expect(Buffer.from(sign('EdDSA', kp.secretKey, msg, 'node'))).toEqual(Buffer.from(sign('EdDSA', kp.secretKey, msg)));
     }
   });
 });

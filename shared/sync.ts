@@ -61,7 +61,8 @@ export function signBatch(terminalKey: KeyPair, batch: EventBatch): Uint8Array {
       ['events', batch.events.map(encodeEvent)],
     ]),
   );
-  return signSign1(terminalKey.alg, terminalKey.secretKey, payload, keyId(terminalKey.publicKey));
+  // Batches are tens of kilobytes: OpenSSL signs them (identical Ed25519 signatures, far faster).
+  return signSign1(terminalKey.alg, terminalKey.secretKey, payload, keyId(terminalKey.publicKey), 'node');
 }
 
 /** Verifies and decodes a batch; returns a string naming what is wrong (for logs and a reason code). */
