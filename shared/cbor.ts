@@ -120,7 +120,8 @@ function walk(bytes: Uint8Array, pos: number, depth: number, limits: CborLimits)
           seen.add(key);
         } else {
           for (let k = 0; k < spans.length; k += 2)
-            if (sameSpan(bytes, spans[k]!, spans[k + 1]!, p, keyEnd)) throw new CborError('duplicate map key');
+            if (sameSpan(bytes, spans[k]!, spans[k + 1]!, p, keyEnd))
+              throw new CborError('duplicate map key');
           spans.push(p, keyEnd);
         }
         p = walk(bytes, keyEnd, depth + 1, limits);

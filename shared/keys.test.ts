@@ -155,7 +155,9 @@ describe('Ed25519 signing backends', () => {
     const kp = generateKeyPair('EdDSA');
     for (const size of [0, 1, 100, 70_000]) {
       const msg = new Uint8Array(size).map((_, i) => i * 7);
-      expect(Buffer.from(sign('EdDSA', kp.secretKey, msg, 'node'))).toEqual(Buffer.from(sign('EdDSA', kp.secretKey, msg)));
+      expect(Buffer.from(sign('EdDSA', kp.secretKey, msg, 'node'))).toEqual(
+        Buffer.from(sign('EdDSA', kp.secretKey, msg)),
+      );
     }
   });
 });

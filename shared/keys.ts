@@ -1,7 +1,13 @@
 // Signing keys for issuers, wallets, lists and terminals: generation, key ids, COSE_Key and JWK forms,
 // and signature verification with alg pinning. noble-curves is the reference implementation and signs;
 // node:crypto (OpenSSL) is the fast verification backend used on the hot path (see docs/crypto-backend.md).
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -45,7 +51,12 @@ export function publicKeyFromSecret(alg: Alg, secretKey: Uint8Array): Uint8Array
  * Ed25519 is deterministic, so `backend: 'node'` gives the very same signature through OpenSSL, many times
  * faster on large messages (terminals sign event batches of tens of kilobytes with it).
  */
-export function sign(alg: Alg, secretKey: Uint8Array, message: Uint8Array, backend: VerifyBackend = 'noble'): Uint8Array {
+export function sign(
+  alg: Alg,
+  secretKey: Uint8Array,
+  message: Uint8Array,
+  backend: VerifyBackend = 'noble',
+): Uint8Array {
   if (alg === 'EdDSA') {
     if (backend === 'node') return new Uint8Array(nodeSign(null, message, ed25519PrivateKey(secretKey)));
     return ed25519.sign(message, secretKey);
@@ -57,7 +68,12 @@ const privateKeys = new WeakMap<Uint8Array, KeyObject>();
 function ed25519PrivateKey(secretKey: Uint8Array): KeyObject {
   let key = privateKeys.get(secretKey);
   if (!key) {
-    const jwk = { kty: 'OKP', crv: 'Ed25519', d: toB64u(secretKey), x: toB64u(ed25519.getPublicKey(secretKey)) };
+    const jwk = {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      d: toB64u(secretKey),
+      x: toB64u(ed25519.getPublicKey(secretKey)),
+    };
     key = createPrivateKey({ key: jwk, format: 'jwk' });
     privateKeys.set(secretKey, key);
   }
