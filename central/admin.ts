@@ -111,6 +111,7 @@ export class CentralAdmin implements BrokerAuth {
     return this.change('revocation', [{ kind: 'subject', key: sub, state: 'remove' }], 'lifted a suspension');
   }
 
+  /** Adds an issuer key to the trust list; returns the list version (unchanged if already trusted as given). */
   async trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number> {
     assertPublicKey(k.alg, k.publicKey, 'publicKey');
     if (!k.issuer) throw new RangeError('issuer: required');
@@ -118,6 +119,10 @@ export class CentralAdmin implements BrokerAuth {
     if (k.notBefore !== undefined) data.notBefore = k.notBefore;
     if (k.notAfter !== undefined) data.notAfter = k.notAfter;
     const kid = toHex(keyId(k.publicKey));
+    // Idempotent: trusting a key that is already trusted as given makes no new list version.
+    const current = await this.opts.store.listElements('trust', 0);
+    const same = current.elements.find((e) => e.kind === 'key' && e.key === kid);
+    if (same?.state === 'add' && same.data === JSON.stringify(data)) return current.version;
     return this.change(
       'trust',
       [{ kind: 'key', key: kid, state: 'add', data: JSON.stringify(data) }],

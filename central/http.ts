@@ -1,12 +1,16 @@
 // The small admin HTTP API (localhost by default): JSON in, JSON out, bodies validated field by field.
+// Every route needs `Authorization: Bearer <admin token>` except POST /enroll (a terminal redeeming its
+// one-time code: the code is the credential) and GET /healthz.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
 import type { Alg } from '../shared/keys.js';
 import type { CentralAdmin } from './admin.js';
+import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
 
 const MAX_BODY = 64 * 1024;
+const MAX_CODE_TTL_SECONDS = 30 * 86_400;
 
 class BadRequest extends Error {}
 
@@ -66,8 +70,13 @@ export interface AdminHttpOptions {
   status: () => Promise<FleetReport>;
   port: number;
   host?: string;
+  /** The bearer token every admin request must carry (see admin-token.ts). */
+  token: string;
   logger: Logger;
 }
+
+/** Routes open without the admin token. */
+const PUBLIC_ROUTES = new Set(['POST /enroll', 'GET /healthz']);
 
 export class AdminHttp {
   private server: Server | undefined;
@@ -80,6 +89,7 @@ export class AdminHttp {
 
   private async route(method: string, path: string, body: Body): Promise<unknown> {
     const a = this.opts.admin;
+    if (method === 'GET' && path === '/healthz') return { ok: true };
     if (method === 'GET' && path === '/status') return this.opts.status();
     if (method !== 'POST') return undefined;
     switch (path) {
@@ -116,6 +126,8 @@ export class AdminHttp {
         );
       case '/enroll-codes': {
         const ttl = optInt(body, 'ttlSeconds');
+        if (ttl !== undefined && (ttl < 1 || ttl > MAX_CODE_TTL_SECONDS))
+          throw new BadRequest(`ttlSeconds: between 1 and ${MAX_CODE_TTL_SECONDS} (30 days)`);
         return {
           code: await a.createEnrollmentCode(
             text(body, 'terminal', 63),
@@ -141,6 +153,25 @@ export class AdminHttp {
     };
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
+      // Authenticate before reading the body: a refused request changes nothing.
+      if (
+        !PUBLIC_ROUTES.has(`${req.method} ${path}`) &&
+        !bearerMatches(req.headers.authorization, this.opts.token)
+      ) {
+        this.log.warn(
+          { method: req.method, path: path.slice(0, 64) },
+          'refused an admin request without a valid token',
+        );
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+        res.end(
+          JSON.stringify({
+            error: 'unauthorized',
+            message:
+              'missing or wrong admin token: send Authorization: Bearer <the token in DATA/admin.token>',
+          }),
+        );
+        return;
+      }
       const body = req.method === 'POST' ? await readJson(req) : {};
       const out = await this.route(req.method ?? 'GET', path, body);
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });

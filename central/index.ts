@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics } from '../shared/sync.js';
+import { loadOrCreateAdminToken } from './admin-token.js';
 import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
 import { EmbeddedBroker } from './broker.js';
 import { Fleet, type FleetReport } from './fleet.js';
@@ -37,6 +38,8 @@ export interface CentralOptions {
   logger?: Logger;
   /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
   listKey?: KeyPair;
+  /** Bearer token for the admin HTTP API (default: DATA/admin.token, created on first start, mode 0600). */
+  adminToken?: string;
   /** URL terminals are told at enrollment (default: the broker's). */
   publicMqttUrl?: string;
   /** log2 scrypt cost for terminal secrets (default 14; tests and benches lower it). */
@@ -122,6 +125,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         protocolVersion: 4,
         clientId: `central-${randomBytes(4).toString('hex')}`,
         logger,
+        ...(opts.tls ? { ownLoopbackTls: true } : {}),
       });
     } else {
       const c = brokerCredentials(opts.broker!);
@@ -198,6 +202,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         status,
         port: opts.httpPort ?? 8480,
         host: opts.httpHost ?? '127.0.0.1',
+        token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
         logger,
       });
       await http.start();

@@ -1,6 +1,7 @@
 // Central's own MQTT client, the same for the embedded broker and an external one. Incoming messages
-// are handled one at a time and acknowledged (PUBACK) only after the handler finished, so a message
-// whose commit did not happen is not acknowledged.
+// are handed to the handler one at a time and acknowledged (PUBACK) once the handler returns. Ingest's
+// handler only queues a batch (it waits for the commit only under backpressure), so the PUBACK says
+// "received", not "stored": what the terminal trusts is the ack on t/{id}/ack, published after the commit.
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 
@@ -12,6 +13,12 @@ export interface LinkOptions {
   protocolVersion: 4 | 5;
   clientId: string;
   logger: Logger;
+  /**
+   * Skip certificate checks: only for central's own loopback connection to the embedded TLS broker it
+   * has just started in this process (its certificate is for the public name, not 127.0.0.1, and may
+   * be self-signed).
+   */
+  ownLoopbackTls?: boolean;
 }
 
 export type MessageHandler = (topic: string, payload: Uint8Array) => Promise<void>;
@@ -38,6 +45,7 @@ export class CentralLink {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       resubscribe: false,
+      ...(this.opts.ownLoopbackTls ? { rejectUnauthorized: false } : {}),
     });
     this.client = client;
     client.handleMessage = (packet, done) => {
@@ -45,7 +53,8 @@ export class CentralLink {
       handler(packet.topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)).then(
         () => done(),
         (err: Error) => {
-          // Broken infrastructure (database down): do not PUBACK; the terminal resends after its timeout.
+          // PUBACK anyway: the terminal keeps the events until an ack on t/{id}/ack and resends them
+          // after its ack timeout, so nothing is lost; withholding the PUBACK would only stall the link.
           this.log.error({ err, topic: packet.topic }, 'message handler failed');
           done();
         },

@@ -1,18 +1,63 @@
 // `passgate central …`: start central, print fleet status, write a mosquitto config for scale-out.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
+import { adminTokenPath } from '../../central/admin-token.js';
 import { startCentral } from '../../central/index.js';
+import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { LIST_KEY_FILE } from '../../central/list-key.js';
+import { toHex } from '../../shared/bytes.js';
+import type { KeyPair } from '../../shared/keys.js';
 import { fleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
-import { UserError, optNum, optStr, str, type CommandSpec } from '../command.js';
+import { UsageError, UserError, optNum, optStr, str, type CommandSpec } from '../command.js';
 
 const RUNTIME_FILE = 'central.json';
 
 function ago(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+const ISSUER_FILE = 'issuer.json';
+
+/**
+ * Terminals pin the list key at enrollment, so a data folder keeps one list key: its own
+ * (list-key.json, made on a first start without --issuer) or the issuer folder's (recorded in
+ * issuer.json on a first start with --issuer). Mixing them up is refused.
+ */
+function checkListKey(dataDir: string, issuerDir: string | undefined, listKey: KeyPair | undefined): void {
+  const ownFile = join(dataDir, LIST_KEY_FILE);
+  const issuerFile = join(dataDir, ISSUER_FILE);
+  if (!listKey) {
+    if (existsSync(issuerFile)) {
+      const rec = JSON.parse(readFileSync(issuerFile, 'utf8')) as { issuerDir?: string };
+      throw new UsageError(
+        `${dataDir} signs lists with the list key of the issuer folder ${rec.issuerDir ?? '?'}: pass --issuer again`,
+      );
+    }
+    return;
+  }
+  const publicKey = toHex(listKey.publicKey);
+  const own = existsSync(ownFile)
+    ? (JSON.parse(readFileSync(ownFile, 'utf8')) as { publicKey?: unknown })
+    : undefined;
+  const rec = existsSync(issuerFile)
+    ? (JSON.parse(readFileSync(issuerFile, 'utf8')) as { listPublicKey?: unknown })
+    : undefined;
+  if ((own && own.publicKey !== publicKey) || (rec && rec.listPublicKey !== publicKey))
+    throw new UserError(
+      `${dataDir} already signs lists with another list key, and the terminals enrolled there pin it. ` +
+        `Use a new --data folder for --issuer ${issuerDir}, or start with the issuer folder used before.`,
+    );
+  if (!rec) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      issuerFile,
+      JSON.stringify({ issuerDir: resolve(issuerDir!), listPublicKey: publicKey }, null, 2) + '\n',
+    );
+  }
 }
 
 const start: CommandSpec = {
@@ -27,14 +72,24 @@ const start: CommandSpec = {
     broker: { type: 'string', description: 'external broker mqtt://central:SECRET@HOST:PORT (scale-out)' },
     db: { type: 'string', description: 'postgres://… (default: SQLite in the data folder)' },
     worker: { type: 'string', description: 'worker name (scale-out)' },
+    issuer: {
+      type: 'string',
+      description: 'issuer folder: use its list key, and trust its issuer key (from `passgate issuer init`)',
+    },
+    'public-mqtt-url': {
+      type: 'string',
+      description: 'broker URL told to terminals at enrollment, e.g. mqtts://central.example:8883',
+    },
     'scrypt-cost': {
       type: 'number',
       description: 'log2 scrypt cost for new terminal secrets (default 14; benches lower it)',
     },
   },
   help: `Examples:
-  passgate central start --data ./central
+  passgate central start --data ./central --issuer ./issuer
   passgate central start --data ./w1 --broker mqtt://central:SECRET@10.0.0.5:1883 --db postgres://u@db/passgate
+Prints one ready line on stdout (with --json: {"ready":true,"mqttPort":…,"httpPort":…,…}); logs go to stderr.
+The admin API needs the token in DATA/admin.token (created on first start, 0600).
 Stops cleanly on Ctrl-C or SIGTERM.`,
   async run(cmd, io) {
     const cert = optStr(cmd, 'tls-cert');
@@ -48,6 +103,10 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const mqttPort = optNum(cmd, 'mqtt-port');
     const httpPort = optNum(cmd, 'http-port');
     const scryptCost = optNum(cmd, 'scrypt-cost');
+    const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
+    const issuerDir = optStr(cmd, 'issuer');
+    const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
+    checkListKey(dataDir, issuerDir, issuer?.listKey);
     const central = await startCentral({
       dataDir,
       // logs to stderr, so stdout keeps the plain-words (or --json) output
@@ -59,19 +118,40 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(db ? { db } : {}),
       ...(worker ? { workerId: worker } : {}),
       ...(scryptCost !== undefined ? { scryptCost } : {}),
+      ...(publicMqttUrl ? { publicMqttUrl } : {}),
+      ...(issuer ? { listKey: issuer.listKey } : {}),
     }).catch((err: Error) => {
       throw new UserError(`central could not start: ${err.message}`);
     });
+    let trustVersion: number | undefined;
+    if (issuer) {
+      const k = issuer.trustedKey();
+      // idempotent: an already trusted key makes no new trust-list version
+      trustVersion = await central.trustIssuerKey({ alg: k.alg, publicKey: k.publicKey, issuer: k.issuer });
+    }
     const runtime = join(dataDir, RUNTIME_FILE);
     writeFileSync(
       runtime,
       JSON.stringify({ pid: process.pid, mqttPort: central.mqttPort, httpPort: central.httpPort }) + '\n',
     );
-    if (io.json) io.out(JSON.stringify({ ok: true, mqttUrl: central.mqttUrl, httpPort: central.httpPort }));
+    const ready = {
+      ok: true,
+      ready: true,
+      pid: process.pid,
+      mqttUrl: central.mqttUrl,
+      mqttPort: central.mqttPort,
+      httpPort: central.httpPort,
+      ...(central.httpPort > 0
+        ? { adminUrl: `http://127.0.0.1:${central.httpPort}`, adminTokenFile: adminTokenPath(dataDir) }
+        : {}),
+      ...(issuer ? { issuer: issuer.issuer, trustVersion } : {}),
+    };
+    if (io.json) io.out(JSON.stringify(ready));
     else
       io.out(
         `central is running: terminals connect to ${central.mqttUrl}` +
-          (central.httpPort > 0 ? `, admin API on http://127.0.0.1:${central.httpPort}` : '') +
+          (ready.adminUrl ? `, admin API on ${ready.adminUrl} (token in ${ready.adminTokenFile})` : '') +
+          (issuer ? `; trusts issuer "${issuer.issuer}" (trust list v${trustVersion})` : '') +
           '. Ctrl-C stops it.',
       );
     await new Promise<void>((resolve) => {

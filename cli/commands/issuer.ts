@@ -4,11 +4,41 @@ import { toHex } from '../../shared/bytes.js';
 import { coseKeyFromPublic, keyId, type Alg } from '../../shared/keys.js';
 import { encodeCbor } from '../../shared/cbor.js';
 import { Wallet } from '../../wallet/wallet.js';
-import { UsageError, optNum, optStr, str, strs, type CommandSpec } from '../command.js';
+import { ROLES } from '../../terminal/config.js';
+import { centralClient, centralOptions } from '../central-client.js';
+import { UsageError, optNum, optStr, str, strs, type CommandSpec, type ParsedCommand } from '../command.js';
 import { formatEntitlement, parseEntitlement } from './entitlements.js';
 
 const dir = { type: 'string', required: true, description: 'issuer directory (keys and state)' } as const;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** `--dir` (the issuer folder) or `--central URL` (a running central), exactly one. */
+const dirOrCentral = {
+  dir: { type: 'string', description: 'issuer directory (keys and state); or use --central' },
+  ...centralOptions,
+} as const;
+
+function target(cmd: ParsedCommand): 'dir' | 'central' {
+  const hasDir = optStr(cmd, 'dir') !== undefined;
+  const hasCentral = optStr(cmd, 'central') !== undefined;
+  if (hasDir === hasCentral)
+    throw new UsageError(
+      'give exactly one of --dir DIR (change the issuer folder) or --central URL (change a running central)',
+    );
+  if (hasDir && (optStr(cmd, 'token') !== undefined || optStr(cmd, 'central-data') !== undefined))
+    throw new UsageError('--token and --central-data go with --central URL, not with --dir');
+  return hasDir ? 'dir' : 'central';
+}
+
+const DAY = 86_400;
+
+function duration(seconds: number): string {
+  return seconds % 3600 === 0
+    ? `${seconds / 3600} h`
+    : seconds % 60 === 0
+      ? `${seconds / 60} min`
+      : `${seconds} s`;
+}
 
 const SUBJECT = /^[A-Za-z0-9_.:-]{3,64}$/;
 
@@ -81,20 +111,35 @@ export const issuerCommands: CommandSpec[] = [
   },
   {
     name: 'issuer revoke',
-    summary: 'revoke a credential by serial (cti); takes effect in the next revocation list',
+    summary: 'revoke a credential by serial (cti): in the issuer folder, or at a running central',
     options: {
-      dir,
+      ...dirOrCentral,
       cti: { type: 'string', required: true, description: 'credential serial, 32 hex digits' },
     },
+    help: `Examples:
+  passgate issuer revoke --dir ./issuer --cti 00112233445566778899aabbccddeeff
+  passgate issuer revoke --central http://127.0.0.1:8480 --central-data ./central --cti 0011…eeff
+With --central the change is published to every connected terminal at once (a signed delta).`,
     async run(cmd, io) {
+      const cti = str(cmd, 'cti');
+      if (target(cmd) === 'central') {
+        const client = centralClient(cmd);
+        const { version } = await client.request<{ version: number }>('/revoke', { cti });
+        if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, revocationVersion: version }));
+        else
+          io.out(
+            `Revoked ${cti} at central; revocation list is now version ${version} and is on its way to the terminals.`,
+          );
+        return 0;
+      }
       const ks = IssuerKeystore.open(str(cmd, 'dir'));
-      const changed = ks.revoke(str(cmd, 'cti'));
+      const changed = ks.revoke(cti);
       if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
       else
         io.out(
           changed
-            ? `Revoked ${str(cmd, 'cti')}; revocation list is now version ${ks.versions.revocation}. Publish it with \`passgate issuer lists\`.`
-            : `${str(cmd, 'cti')} was already revoked; nothing changed.`,
+            ? `Revoked ${cti}; revocation list is now version ${ks.versions.revocation}. Publish it with \`passgate issuer lists\`.`
+            : `${cti} was already revoked; nothing changed.`,
         );
       return 0;
     },
@@ -102,16 +147,69 @@ export const issuerCommands: CommandSpec[] = [
   {
     name: 'issuer suspend',
     summary: 'suspend a member (by pseudonym): all their credentials are denied',
-    options: { dir, sub: { type: 'string', required: true, description: 'member pseudonym' } },
+    options: { ...dirOrCentral, sub: { type: 'string', required: true, description: 'member pseudonym' } },
+    help: `Examples:
+  passgate issuer suspend --dir ./issuer --sub p-7f3a
+  passgate issuer suspend --central http://127.0.0.1:8480 --central-data ./central --sub p-7f3a`,
     async run(cmd, io) {
+      const sub = str(cmd, 'sub');
+      if (target(cmd) === 'central') {
+        const client = centralClient(cmd);
+        const { version } = await client.request<{ version: number }>('/suspend', { sub });
+        if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, revocationVersion: version }));
+        else
+          io.out(
+            `Suspended ${sub} at central; revocation list is now version ${version} and is on its way to the terminals.`,
+          );
+        return 0;
+      }
       const ks = IssuerKeystore.open(str(cmd, 'dir'));
-      const changed = ks.suspend(str(cmd, 'sub'));
+      const changed = ks.suspend(sub);
       if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
       else
         io.out(
           changed
-            ? `Suspended ${str(cmd, 'sub')}; revocation list is now version ${ks.versions.revocation}.`
+            ? `Suspended ${sub}; revocation list is now version ${ks.versions.revocation}.`
             : 'Already suspended; nothing changed.',
+        );
+      return 0;
+    },
+  },
+  {
+    name: 'issuer enroll-code',
+    summary: 'ask a running central for a one-time code that enrolls one terminal',
+    options: {
+      terminal: { type: 'string', required: true, description: 'terminal id, e.g. gate-north-1' },
+      role: { type: 'string', required: true, description: `terminal role: ${ROLES.join(', ')}` },
+      ttl: { type: 'number', description: 'seconds the code stays valid (default 86400 = 24 h)' },
+      ...centralOptions,
+    },
+    help: `Example:
+  passgate issuer enroll-code --central-data ./central --terminal gate-north-1 --role turnstile
+The code works once. On the terminal: passgate terminal enroll --code CODE --dir DIR --gate GATE`,
+    async run(cmd, io) {
+      const terminal = str(cmd, 'terminal');
+      const role = str(cmd, 'role');
+      if (!(ROLES as readonly string[]).includes(role))
+        throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
+      const ttl = optNum(cmd, 'ttl') ?? DAY;
+      if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 30 * DAY)
+        throw new UsageError('--ttl must be whole seconds between 1 and 2592000 (30 days)');
+      const client = centralClient(cmd);
+      const { code } = await client.request<{ code: string }>('/enroll-codes', {
+        terminal,
+        role,
+        ttlSeconds: ttl,
+      });
+      const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
+      if (io.json) io.out(JSON.stringify({ ok: true, code, terminal, role, expiresAt, central: client.url }));
+      else
+        io.out(
+          `One-time enrollment code for terminal ${terminal} (${role}), valid ${duration(ttl)} (until ${expiresAt}):\n` +
+            `  ${code}\n` +
+            `Give it to whoever installs the terminal; it works once. On the terminal run:\n` +
+            `  passgate terminal enroll --central ${client.url} --code ${code} --dir /var/lib/passgate --gate GATE\n` +
+            `then start it with: passgate terminal start --config /var/lib/passgate/terminal.json`,
         );
       return 0;
     },

@@ -14,6 +14,7 @@ import { createTerminalLogger } from '../../terminal/logger.js';
 import { buildReport } from '../../terminal/status.js';
 import { recoverStore, SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
 import { UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
+import { enroll } from './terminal-enroll.js';
 
 const configOption = { type: 'string' as const, required: true, description: 'terminal config file (JSON)' };
 
@@ -247,4 +248,4 @@ const keygen: CommandSpec = {
   },
 };
 
-export const terminalCommands: CommandSpec[] = [start, loadLists, recover, status, keygen];
+export const terminalCommands: CommandSpec[] = [start, enroll, loadLists, recover, status, keygen];

@@ -2,7 +2,7 @@
 // at central exactly once. Real processes: central (`passgate central start`, aedes + SQLite) and a
 // simulated terminal with a durable SQLite outbox (bench/support/sim-terminal.ts), both from dist/.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,9 +35,11 @@ function startCentralProcess(): ChildProcess {
 }
 
 async function api<T>(path: string, body?: unknown): Promise<T> {
+  const token = readFileSync(join(dir, 'central', 'admin.token'), 'utf8').trim();
+  const headers = { authorization: `Bearer ${token}` };
   const res = await fetch(
     `http://127.0.0.1:${httpPort}${path}`,
-    body ? { method: 'POST', body: JSON.stringify(body) } : {},
+    body ? { method: 'POST', body: JSON.stringify(body), headers } : { headers },
   );
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
@@ -45,7 +47,7 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
 
 async function centralUp(): Promise<void> {
   await waitFor(
-    async () => (await fetch(`http://127.0.0.1:${httpPort}/status`).catch(() => undefined))?.ok === true,
+    async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok === true,
     20_000,
     'central',
   );

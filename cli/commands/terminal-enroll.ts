@@ -1,0 +1,85 @@
+// `passgate terminal enroll`: redeem a one-time code at central (POST /enroll) and write everything the
+// terminal needs to start: its signing key, its MQTT secret (0600) and terminal.json.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { EnrollmentResult } from '../../central/admin.js';
+import { writeJsonAtomic } from '../../shared/files.js';
+import { toHex } from '../../shared/bytes.js';
+import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
+import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
+import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
+import { UsageError, UserError, optStr, str, type CommandSpec } from '../command.js';
+
+const GATE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export const enroll: CommandSpec = {
+  name: 'terminal enroll',
+  summary: 'redeem a one-time enrollment code at central and write the terminal config',
+  options: {
+    code: { type: 'string', required: true, description: 'the code from `passgate issuer enroll-code`' },
+    dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
+    gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
+    central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
+    'mqtt-url': { type: 'string', description: 'broker URL to use instead of the one central announces' },
+  },
+  help: `Example:
+  passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north
+Uses DIR/terminal-key.json when it exists (from \`passgate terminal keygen\`), otherwise creates it.
+Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inputs and policy, then run
+  passgate terminal start --config DIR/terminal.json`,
+  async run(cmd, io) {
+    const dir = resolve(str(cmd, 'dir'));
+    const gate = optStr(cmd, 'gate');
+    if (gate !== undefined && !GATE.test(gate))
+      throw new UsageError('--gate must be 1-64 letters, digits or ._-');
+    const configFile = join(dir, 'terminal.json');
+    if (existsSync(configFile))
+      throw new UserError(`${configFile} already exists: this folder is enrolled (use another --dir)`);
+    mkdirSync(dir, { recursive: true });
+    const keyFile = join(dir, 'terminal-key.json');
+    let key;
+    try {
+      key = existsSync(keyFile) ? loadSigningKey(keyFile) : writeSigningKey(keyFile);
+    } catch (err) {
+      if (err instanceof KeyFileError) throw new UserError(err.message);
+      throw err;
+    }
+    const client = centralClient(cmd, false);
+    const r = await client.request<EnrollmentResult>('/enroll', {
+      code: str(cmd, 'code').trim(),
+      publicKey: toHex(key.publicKey),
+      alg: 'EdDSA',
+    });
+    const role = r.config.role;
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new UserError(
+        `central enrolled ${r.terminalId} with role "${role}", which this terminal cannot run (${ROLES.join(', ')})`,
+      );
+    const secretFile = join(dir, 'mqtt.secret');
+    writeFileSync(secretFile, r.password + '\n', { mode: 0o600 });
+    const mqttUrl = optStr(cmd, 'mqtt-url') ?? r.mqtt.url;
+    writeJsonAtomic(configFile, {
+      terminalId: r.terminalId,
+      role,
+      gate: gate ?? r.terminalId,
+      dataDir: dir,
+      listPublicKey: r.listKey,
+      signingKeyFile: keyFile,
+      mqtt: { url: mqttUrl, username: r.username, passwordFile: secretFile },
+    });
+    try {
+      loadConfig(configFile);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw new UserError(`wrote ${configFile} but it is not valid: ${err.message}`);
+      throw err;
+    }
+    if (io.json) io.out(JSON.stringify({ ok: true, terminalId: r.terminalId, role, configFile, mqttUrl }));
+    else
+      io.out(
+        `Enrolled terminal ${r.terminalId} (${role}); it connects to ${mqttUrl} and pins list key ${r.listKey.slice(0, 16)}….\n` +
+          `Wrote ${configFile} and ${secretFile}. Start it: passgate terminal start --config ${configFile}`,
+      );
+    return 0;
+  },
+};
