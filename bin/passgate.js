@@ -10,5 +10,11 @@ if (!existsSync(fileURLToPath(entry))) {
   );
   process.exit(2);
 }
+// A reader that went away (`passgate … | head`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

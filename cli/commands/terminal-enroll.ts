@@ -65,6 +65,8 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       dataDir: dir,
       listPublicKey: r.listKey,
       signingKeyFile: keyFile,
+      // A keyboard-wedge scanner types codes on stdin; hardware inputs are configured in terminal.json.
+      inputs: { stdin: true },
       mqtt: { url: mqttUrl, username: r.username, passwordFile: secretFile },
     });
     try {
