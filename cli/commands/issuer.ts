@@ -6,7 +6,16 @@ import { encodeCbor } from '../../shared/cbor.js';
 import { Wallet } from '../../wallet/wallet.js';
 import { ROLES } from '../../terminal/config.js';
 import { centralClient, centralOptions } from '../central-client.js';
-import { UsageError, optNum, optStr, str, strs, type CommandSpec, type ParsedCommand } from '../command.js';
+import {
+  UsageError,
+  optNum,
+  optStr,
+  str,
+  strs,
+  type CommandIo,
+  type CommandSpec,
+  type ParsedCommand,
+} from '../command.js';
 import { formatEntitlement, parseEntitlement } from './entitlements.js';
 
 const dir = { type: 'string', required: true, description: 'issuer directory (keys and state)' } as const;
@@ -41,6 +50,40 @@ function duration(seconds: number): string {
 }
 
 const SUBJECT = /^[A-Za-z0-9_.:-]{3,64}$/;
+
+/** revoke and suspend: the same change, made in the issuer folder or at a running central. */
+async function changeRevocations(
+  cmd: ParsedCommand,
+  io: CommandIo,
+  change: {
+    field: 'cti' | 'sub';
+    route: string;
+    verb: string;
+    apply: (ks: IssuerKeystore, value: string) => boolean;
+  },
+): Promise<number> {
+  const value = str(cmd, change.field);
+  if (target(cmd) === 'central') {
+    const client = centralClient(cmd);
+    const { version } = await client.request<{ version: number }>(change.route, { [change.field]: value });
+    if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, revocationVersion: version }));
+    else
+      io.out(
+        `${change.verb} ${value} at central; revocation list is now version ${version} and is on its way to the terminals.`,
+      );
+    return 0;
+  }
+  const ks = IssuerKeystore.open(str(cmd, 'dir'));
+  const changed = change.apply(ks, value);
+  if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
+  else
+    io.out(
+      changed
+        ? `${change.verb} ${value}; revocation list is now version ${ks.versions.revocation}. Publish it with \`passgate issuer lists\`.`
+        : `${value} was already ${change.verb.toLowerCase()}; nothing changed.`,
+    );
+  return 0;
+}
 
 export const issuerCommands: CommandSpec[] = [
   {
@@ -120,29 +163,13 @@ export const issuerCommands: CommandSpec[] = [
   passgate issuer revoke --dir ./issuer --cti 00112233445566778899aabbccddeeff
   passgate issuer revoke --central http://127.0.0.1:8480 --central-data ./central --cti 0011…eeff
 With --central the change is published to every connected terminal at once (a signed delta).`,
-    async run(cmd, io) {
-      const cti = str(cmd, 'cti');
-      if (target(cmd) === 'central') {
-        const client = centralClient(cmd);
-        const { version } = await client.request<{ version: number }>('/revoke', { cti });
-        if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, revocationVersion: version }));
-        else
-          io.out(
-            `Revoked ${cti} at central; revocation list is now version ${version} and is on its way to the terminals.`,
-          );
-        return 0;
-      }
-      const ks = IssuerKeystore.open(str(cmd, 'dir'));
-      const changed = ks.revoke(cti);
-      if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
-      else
-        io.out(
-          changed
-            ? `Revoked ${cti}; revocation list is now version ${ks.versions.revocation}. Publish it with \`passgate issuer lists\`.`
-            : `${cti} was already revoked; nothing changed.`,
-        );
-      return 0;
-    },
+    run: (cmd, io) =>
+      changeRevocations(cmd, io, {
+        field: 'cti',
+        route: '/revoke',
+        verb: 'Revoked',
+        apply: (ks, v) => ks.revoke(v),
+      }),
   },
   {
     name: 'issuer suspend',
@@ -151,29 +178,13 @@ With --central the change is published to every connected terminal at once (a si
     help: `Examples:
   passgate issuer suspend --dir ./issuer --sub p-7f3a
   passgate issuer suspend --central http://127.0.0.1:8480 --central-data ./central --sub p-7f3a`,
-    async run(cmd, io) {
-      const sub = str(cmd, 'sub');
-      if (target(cmd) === 'central') {
-        const client = centralClient(cmd);
-        const { version } = await client.request<{ version: number }>('/suspend', { sub });
-        if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, revocationVersion: version }));
-        else
-          io.out(
-            `Suspended ${sub} at central; revocation list is now version ${version} and is on its way to the terminals.`,
-          );
-        return 0;
-      }
-      const ks = IssuerKeystore.open(str(cmd, 'dir'));
-      const changed = ks.suspend(sub);
-      if (io.json) io.out(JSON.stringify({ ok: true, changed, revocationVersion: ks.versions.revocation }));
-      else
-        io.out(
-          changed
-            ? `Suspended ${sub}; revocation list is now version ${ks.versions.revocation}.`
-            : 'Already suspended; nothing changed.',
-        );
-      return 0;
-    },
+    run: (cmd, io) =>
+      changeRevocations(cmd, io, {
+        field: 'sub',
+        route: '/suspend',
+        verb: 'Suspended',
+        apply: (ks, v) => ks.suspend(v),
+      }),
   },
   {
     name: 'issuer enroll-code',
