@@ -76,7 +76,9 @@ export class SqliteCentralStore implements CentralStore {
   async init(): Promise<void> {
     const db = new Database(this.file);
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // FULL: an ack tells the terminal it may delete those events, so the commit must survive a power cut
+    // (NORMAL in WAL mode can lose the last commits on power loss).
+    db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
     this.db = db;
