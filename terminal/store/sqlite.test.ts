@@ -165,4 +165,24 @@ describe('SqliteStore', () => {
     expect(store.commitEvent({ kind: 'entry', at: 6000 }).seq).toBe(4);
     expect(store.clockRecord().lastEventAt).toBe(6000);
   });
+  it('sees trust keys another process added or removed (load-lists while the daemon runs)', () => {
+    const other = new SqliteStore(join(dir, 'terminal.db'));
+    other.open({ quickCheck: false });
+    try {
+      const k = generateKeyPair('EdDSA');
+      const key = {
+        kid: keyId(k.publicKey),
+        alg: 'EdDSA' as const,
+        publicKey: k.publicKey,
+        issuer: 'city-pass',
+      };
+      expect(store.issuerKey(key.kid)).toBeUndefined();
+      other.applyList({ type: 'trust', version: 1, issuedAt: 1, snapshot: { keys: [key] } }, Date.now());
+      expect(store.issuerKey(key.kid)?.issuer).toBe('city-pass');
+      other.applyList({ type: 'trust', version: 2, issuedAt: 2, snapshot: { keys: [] } }, Date.now());
+      expect(store.issuerKey(key.kid)).toBeUndefined();
+    } finally {
+      other.close();
+    }
+  });
 });

@@ -88,6 +88,7 @@ export class SqliteStore implements VerifierStore {
   private stmts!: ReturnType<SqliteStore['prepare']>;
   private keys = new Map<string, TrustedIssuerKey>();
   private meta = new Map<string, number>();
+  private dataVersion = -1;
   private verifiedMemo = new Map<string, number>();
   private pendingVerified: Array<[string, number]> = [];
   private pendingReplay: Array<[string, number]> = [];
@@ -127,6 +128,11 @@ export class SqliteStore implements VerifierStore {
     this.db = db;
     migrate(db);
     this.stmts = this.prepare(db);
+    this.loadCaches(db);
+  }
+
+  /** In-memory copies of small tables (meta counters, trust keys), reloaded when another process writes. */
+  private loadCaches(db: Db): void {
     for (const row of db.prepare('SELECT key, value FROM meta').all() as Array<{
       key: string;
       value: number;
@@ -134,6 +140,17 @@ export class SqliteStore implements VerifierStore {
       this.meta.set(row.key, row.value);
     for (const k of META_KEYS) if (!this.meta.has(k)) this.meta.set(k, 0);
     this.loadKeys();
+    this.dataVersion = db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /**
+   * PRAGMA data_version changes only when another connection commits (e.g. `passgate terminal load-lists`
+   * or `recover` while the daemon runs): then the cached trust keys and counters are stale, so reload them.
+   * A trust key removed elsewhere must stop verifying at once, not at the next restart.
+   */
+  private refreshIfChangedElsewhere(): void {
+    const db = this.conn;
+    if ((db.pragma('data_version', { simple: true }) as number) !== this.dataVersion) this.loadCaches(db);
   }
 
   private prepare(db: Db) {
@@ -189,6 +206,7 @@ export class SqliteStore implements VerifierStore {
 
   // ---- VerifierStore -------------------------------------------------------------------------
   issuerKey(kid: Uint8Array): TrustedIssuerKey | undefined {
+    this.refreshIfChangedElsewhere();
     return this.keys.get(toHex(kid));
   }
   isRevoked(cti: Uint8Array): boolean {
