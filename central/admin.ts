@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, keyId, type Alg } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
-import { assertTerminalId } from '../shared/sync.js';
+import { assertTerminalId, COMMANDS, topics, type Command } from '../shared/sync.js';
 import type { Principal } from './acl.js';
 import type { BrokerAuth } from './broker.js';
+import { fleetReport } from './fleet.js';
 import type { ListPublisher, StoredIssuerKey } from './lists.js';
 import {
   checkSecret,
@@ -50,6 +51,12 @@ export interface AdminOptions {
   scryptCost?: number;
   heartbeatMs?: number;
   onTerminalChanged?: (id: string) => void;
+  /** Publishes on the broker (QoS 1): commands to terminals go through it. */
+  publish?: (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
+}
+
+export function isCommand(v: unknown): v is Command {
+  return typeof v === 'string' && (COMMANDS as readonly string[]).includes(v);
 }
 
 function assertRole(role: string): void {
@@ -144,6 +151,23 @@ export class CentralAdmin implements BrokerAuth {
     this.log.info({ type, version }, what);
     await this.opts.publisher.changed(type);
     return version;
+  }
+
+  /**
+   * Sends a command to one registered terminal on t/{id}/cmd (QoS 1, not retained: a terminal that is
+   * offline now never gets it). Resolves once the broker has it; `online` is the fleet's view at that time.
+   */
+  async sendCommand(terminal: string, command: string): Promise<{ online: boolean }> {
+    assertTerminalId(terminal, 'terminal');
+    if (!isCommand(command))
+      throw new RangeError(`command: "${command.slice(0, 32)}" must be one of ${COMMANDS.join(', ')}`);
+    const rec = await this.opts.store.terminal(terminal);
+    if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    if (!this.opts.publish) throw new Error('central has no broker link to send commands on');
+    await this.opts.publish(topics.cmd(terminal), new TextEncoder().encode(command), false);
+    const online = fleetReport([rec], Date.now()).terminals[0]?.online ?? false;
+    this.log.info({ terminal, command, online }, 'sent a command to a terminal');
+    return { online };
   }
 
   /** Registers a terminal with its enrollment public key; returns its MQTT credentials (shown once). */

@@ -136,6 +136,12 @@ export class AdminHttp {
           ),
         };
       }
+      case '/command': {
+        const terminal = text(body, 'terminal', 63);
+        const command = text(body, 'command', 32);
+        const { online } = await a.sendCommand(terminal, command);
+        return { sent: true, terminal, command, online };
+      }
       case '/enroll': {
         const r = await a.enroll(text(body, 'code', 64), hexField(body, 'publicKey'), alg(body));
         if (!r) throw new BadRequest('code: unknown, already used or expired; ask for a new enrollment code');

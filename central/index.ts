@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { KeyPair } from '../shared/keys.js';
-import { parseTerminalTopic, topics } from '../shared/sync.js';
+import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
 import { EmbeddedBroker } from './broker.js';
@@ -74,6 +74,11 @@ export interface Central {
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
   createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
+  /**
+   * Publishes a command on t/{id}/cmd (QoS 1, not retained). Rejects with a RangeError naming the field
+   * for an unknown terminal or command. A terminal that is offline never gets it.
+   */
+  sendCommand(terminalId: string, cmd: Command): Promise<void>;
   enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
@@ -163,6 +168,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(centralSecret ? { centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
       onTerminalChanged: (id) => ingest.forget(id),
+      publish,
     });
     late.admin = admin;
     await link.start(
@@ -228,6 +234,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       addTerminal: (id, role, pk, alg) => a.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, r, ttl) => a.createEnrollmentCode(t, r, ttl),
       enroll: (code, pk, alg) => a.enroll(code, pk, alg),
+      sendCommand: async (id, cmd) => {
+        await a.sendCommand(id, cmd);
+      },
       status,
       eventCount: (t) => store.eventCount(t),
       events: (t, after, limit) => store.events(t, after, limit),

@@ -20,6 +20,7 @@ import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
+import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
 import { TerminalSyncPort } from './sync-port-impl.js';
 
@@ -61,6 +62,36 @@ const IDLE_BEFORE_CHECKPOINT_MS = 100;
 const FORCE_CHECKPOINT_MS = 3_000;
 const PRUNE_EVERY_MS = 60_000;
 const CHECKPOINT_EVERY_MS = 60_000;
+
+/**
+ * Central's commands (`resync` is handled inside MqttSync). Logged by the command word only. Never throws:
+ * a command that fails is logged and the terminal carries on.
+ */
+export function handleCommand(
+  cmd: Command,
+  deps: { pipeline: DecisionPipeline; store: SqliteStore; logger: Logger },
+): Promise<void> {
+  const { pipeline, store, logger } = deps;
+  switch (cmd) {
+    case 'open_gate_once':
+      // Same serialised path as a scan: committed first, then the outputs; a failed commit keeps it closed.
+      return pipeline.remoteOpen('central').then(
+        (r) => logger.info({ cmd, ...r }, 'remote open from central'),
+        (err: unknown) => logger.error({ err, cmd }, 'remote open failed: gate stays closed'),
+      );
+    case 'reload':
+      try {
+        store.reloadCaches();
+        logger.info({ cmd }, 'reloaded the cached lists from the database');
+      } catch (err) {
+        logger.error({ err, cmd }, 'reload failed');
+      }
+      return Promise.resolve();
+    case 'resync':
+      logger.info({ cmd }, 'resync: fetching the lists again');
+      return Promise.resolve();
+  }
+}
 
 export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
   const logger = options.logger;
@@ -152,6 +183,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         password,
         terminalKey: signingKey,
         logger,
+        onCommand: (cmd) => {
+          void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
+        },
       });
       client.start();
       stack.push({ name: 'mqtt', stop: () => client.stop() });

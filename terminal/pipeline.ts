@@ -1,7 +1,7 @@
 // One input line → verify → policy → event committed durably → only then the output. Decisions run one
 // at a time (a turnstile has one mechanism); anything that throws becomes a deny, never an accept.
 import { toHex } from '../shared/bytes.js';
-import type { TerminalEvent } from '../shared/events.js';
+import type { EventData, TerminalEvent } from '../shared/events.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { verify, type Decision } from '../shared/verify.js';
 import { cardHash, parseUid } from './cards.js';
@@ -35,6 +35,8 @@ interface Outcome {
   token?: Decision;
   sub?: string;
   cardHash?: string;
+  /** Extra event data (e.g. `remote: true` for an operator's open). */
+  data?: EventData;
   alerts: string[];
   effects: CommitEffects;
 }
@@ -64,8 +66,25 @@ export class DecisionPipeline {
 
   /** Decides one (already hygienic) line. Serialised: resolves after the output was driven. */
   handle(line: string, source: string): Promise<LineResponse> {
+    return this.enqueue(() => {
+      this.deps.bus.emit('scan', { source });
+      return this.run(source, () => this.evaluate(line));
+    });
+  }
+
+  /**
+   * An operator opens the gate once from afar (central's `open_gate_once`). Same serialised path as a
+   * decision, and durable before visible: an `entry` accept with `data.remote = true` on the gate's
+   * default direction is committed first, and only then are the outputs driven. If the commit fails
+   * the gate stays closed (deny storage_failure), exactly as for a scanned code.
+   */
+  remoteOpen(source: string): Promise<LineResponse> {
+    return this.enqueue(() => this.run(source, () => this.remoteOutcome()));
+  }
+
+  private enqueue(task: () => Promise<LineResponse>): Promise<LineResponse> {
     if (this.closed) return Promise.resolve({ ignored: 'shutting_down' });
-    const run = this.queue.then(() => this.decideLine(line, source));
+    const run = this.queue.then(task);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -76,14 +95,14 @@ export class DecisionPipeline {
     await this.queue;
   }
 
-  private async decideLine(line: string, source: string): Promise<LineResponse> {
+  /** Evaluates, commits, then drives the outputs: anything that throws before the commit is a deny. */
+  private async run(source: string, evaluate: () => Outcome): Promise<LineResponse> {
     const started = performance.now();
     const { config, store, bus, logger } = this.deps;
-    bus.emit('scan', { source });
     let outcome: Outcome;
     let event: TerminalEvent | undefined;
     try {
-      outcome = this.evaluate(line);
+      outcome = evaluate();
       event = store.commitEvent(this.toEvent(outcome), outcome.effects);
       this.storageFailing = false;
     } catch (err) {
@@ -135,6 +154,20 @@ export class DecisionPipeline {
     else logger.info(entry, 'decision');
     bus.emit('decision', { seq, decision: outcome.decision, reason: outcome.reason, latencyMs, source });
     return { decision: outcome.decision, reason: outcome.reason, seq };
+  }
+
+  /** The remote open: an accepted entry on the default direction, counted like any passage. */
+  private remoteOutcome(): Outcome {
+    const direction: Direction = this.deps.config.directions[0]!;
+    return {
+      decision: 'accept',
+      reason: 'ok',
+      kind: 'entry',
+      direction,
+      data: { remote: true },
+      alerts: [],
+      effects: { occupancyDelta: direction === 'in' ? 1 : -1 },
+    };
   }
 
   private evaluate(rawLine: string): Outcome {
@@ -247,7 +280,7 @@ export class DecisionPipeline {
     if (o.token?.cti) e.cti = o.token.cti;
     if (o.sub) e.sub = o.sub;
     if (o.token?.t !== undefined) e.t = o.token.t;
-    if (o.cardHash) e.data = { card: o.cardHash };
+    if (o.cardHash || o.data) e.data = { ...o.data, ...(o.cardHash ? { card: o.cardHash } : {}) };
     return e;
   }
 }

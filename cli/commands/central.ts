@@ -11,6 +11,8 @@ import type { KeyPair } from '../../shared/keys.js';
 import { fleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
+import { COMMANDS } from '../../shared/sync.js';
+import { centralClient, centralOptions } from '../central-client.js';
 import { UsageError, UserError, optNum, optStr, str, type CommandSpec } from '../command.js';
 
 const RUNTIME_FILE = 'central.json';
@@ -255,4 +257,41 @@ Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
   },
 };
 
-export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig];
+const COMMAND_TEXT: Record<string, string> = {
+  open_gate_once: 'opens the gate once (recorded as a remote accept)',
+  reload: 'reloads its cached lists from its database',
+  resync: 'fetches the lists from central again',
+};
+
+const command: CommandSpec = {
+  name: 'central command',
+  summary: `send a command to one terminal: ${COMMANDS.join(' | ')}`,
+  options: {
+    terminal: { type: 'string', description: 'terminal id', required: true },
+    command: { type: 'string', description: COMMANDS.join(' | '), required: true },
+    ...centralOptions,
+  },
+  help: `Examples:
+  passgate central command --central-data ./central --terminal gate-north-1 --command open_gate_once
+  passgate central command --central http://127.0.0.1:8480 --token TOKEN --terminal kiosk-1 --command resync
+Commands are not queued: a terminal that is offline now never gets it (send it again when it is back).`,
+  async run(cmd, io) {
+    const terminal = str(cmd, 'terminal');
+    const word = str(cmd, 'command');
+    if (!(COMMANDS as readonly string[]).includes(word))
+      throw new UsageError(`--command must be one of ${COMMANDS.join(', ')}, got "${word}"`);
+    const client = centralClient(cmd);
+    const r = await client.request<{ online: boolean }>('/command', { terminal, command: word });
+    if (io.json)
+      io.out(JSON.stringify({ ok: true, central: client.url, terminal, command: word, online: r.online }));
+    else
+      io.out(
+        r.online
+          ? `sent ${word} to ${terminal}: it ${COMMAND_TEXT[word]}.`
+          : `sent ${word} to ${terminal}, but central sees it offline: commands are not queued, so send it again when it is back online (passgate central status).`,
+      );
+    return 0;
+  },
+};
+
+export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig, command];

@@ -148,6 +148,11 @@ export class SqliteStore implements VerifierStore {
    * or `recover` while the daemon runs): then the cached trust keys and counters are stale, so reload them.
    * A trust key removed elsewhere must stop verifying at once, not at the next restart.
    */
+  /** Reloads the in-memory caches (meta counters, trust keys) from disk now (central's `reload`). */
+  reloadCaches(): void {
+    this.loadCaches(this.conn);
+  }
+
   private refreshIfChangedElsewhere(): void {
     const db = this.conn;
     if ((db.pragma('data_version', { simple: true }) as number) !== this.dataVersion) this.loadCaches(db);
