@@ -142,12 +142,51 @@ export class CentralAdmin implements BrokerAuth {
     return this.change('trust', [{ kind: 'key', key: kidHex, state: 'remove' }], 'removed an issuer key');
   }
 
+  /**
+   * Takes over an issuer folder (`passgate issuer … --dir`) when central starts with `--issuer`: every
+   * serial it revoked and member it suspended that central does not hold yet, in one change; and list
+   * versions moved past the folder's, so a terminal that first loaded the folder's signed lists accepts
+   * central's instead of refusing them as a rollback. Idempotent: a second call changes nothing.
+   */
+  async adoptIssuerFolder(folder: {
+    revoked: readonly string[];
+    suspended: readonly string[];
+    versions: { trust: number; revocation: number };
+  }): Promise<{ trust: number; revocation: number }> {
+    const held = await this.opts.store.listElements('revocation', 0);
+    const active = new Set(held.elements.filter((e) => e.state === 'add').map((e) => `${e.kind}:${e.key}`));
+    const changes: Parameters<CentralStore['changeList']>[1] = [];
+    for (const cti of folder.revoked)
+      if (!active.has(`serial:${cti.toLowerCase()}`))
+        changes.push({ kind: 'serial', key: cti.toLowerCase(), state: 'add' });
+    for (const sub of folder.suspended)
+      if (!active.has(`subject:${sub}`)) changes.push({ kind: 'subject', key: sub, state: 'add' });
+    let revocation = held.version;
+    if (changes.length > 0 || revocation <= folder.versions.revocation)
+      revocation = await this.change(
+        'revocation',
+        changes,
+        'took over the issuer folder revocations',
+        folder.versions.revocation + 1,
+      );
+    let trust = (await this.opts.store.listState('trust')).version;
+    if (trust <= folder.versions.trust)
+      trust = await this.change(
+        'trust',
+        [],
+        'moved the trust list past the issuer folder',
+        folder.versions.trust + 1,
+      );
+    return { trust, revocation };
+  }
+
   private async change(
     type: 'trust' | 'revocation',
     changes: Parameters<CentralStore['changeList']>[1],
     what: string,
+    minVersion?: number,
   ): Promise<number> {
-    const version = await this.opts.store.changeList(type, changes);
+    const version = await this.opts.store.changeList(type, changes, minVersion);
     this.log.info({ type, version }, what);
     await this.opts.publisher.changed(type);
     return version;

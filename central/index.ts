@@ -72,6 +72,8 @@ export interface Central {
   suspend(sub: string): Promise<number>;
   unsuspend(sub: string): Promise<number>;
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
+  /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
+  adoptIssuerFolder: CentralAdmin['adoptIssuerFolder'];
   addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
   createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
   /**
@@ -231,6 +233,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       suspend: (sub) => a.suspend(sub),
       unsuspend: (sub) => a.unsuspend(sub),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
+      adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
       addTerminal: (id, role, pk, alg) => a.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, r, ttl) => a.createEnrollmentCode(t, r, ttl),
       enroll: (code, pk, alg) => a.enroll(code, pk, alg),

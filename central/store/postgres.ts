@@ -198,12 +198,12 @@ export class PostgresCentralStore implements CentralStore {
     return r.rows.map((x) => eventFromBytes(x.body));
   }
 
-  async changeList(type: CentralListType, changes: ListChange[]): Promise<number> {
+  async changeList(type: CentralListType, changes: ListChange[], minVersion = 0): Promise<number> {
     return this.tx(async (c) => {
       const r = await c.query<{ version: string }>(
-        `INSERT INTO list_meta (list_type, version, snapshot_version, snapshot_at) VALUES ($1, 1, 0, 0)
-         ON CONFLICT (list_type) DO UPDATE SET version = list_meta.version + 1 RETURNING version`,
-        [type],
+        `INSERT INTO list_meta (list_type, version, snapshot_version, snapshot_at) VALUES ($1, GREATEST(1, $2::bigint), 0, 0)
+         ON CONFLICT (list_type) DO UPDATE SET version = GREATEST(list_meta.version + 1, $2::bigint) RETURNING version`,
+        [type, minVersion],
       );
       const version = num(r.rows[0]!.version);
       for (const ch of changes)

@@ -156,10 +156,10 @@ export class SqliteCentralStore implements CentralStore {
     return rows.map((b) => eventFromBytes(b));
   }
 
-  async changeList(type: CentralListType, changes: ListChange[]): Promise<number> {
+  async changeList(type: CentralListType, changes: ListChange[], minVersion = 0): Promise<number> {
     const db = this.conn;
     return db.transaction((): number => {
-      const version = this.metaRow(type).version + 1;
+      const version = Math.max(this.metaRow(type).version + 1, minVersion);
       db.prepare(
         'INSERT INTO list_meta (list_type, version, snapshot_version, snapshot_at) VALUES (?, ?, 0, 0) ON CONFLICT (list_type) DO UPDATE SET version = excluded.version',
       ).run(type, version);

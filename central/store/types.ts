@@ -79,8 +79,11 @@ export interface CentralStore {
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
 
-  /** Records changes and bumps the list version in one transaction; returns the new version. */
-  changeList(type: CentralListType, changes: ListChange[]): Promise<number>;
+  /**
+   * Records changes and bumps the list version in one transaction; returns the new version: one more
+   * than the current, or `minVersion` when that is higher (to move past versions published elsewhere).
+   */
+  changeList(type: CentralListType, changes: ListChange[], minVersion?: number): Promise<number>;
   listState(type: CentralListType): Promise<ListState>;
   /** Elements changed after `sinceVersion` (0: every element), with the version they belong to, read together. */
   listElements(

@@ -129,7 +129,14 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     if (issuer) {
       const k = issuer.trustedKey();
       // idempotent: an already trusted key makes no new trust-list version
-      trustVersion = await central.trustIssuerKey({ alg: k.alg, publicKey: k.publicKey, issuer: k.issuer });
+      await central.trustIssuerKey({ alg: k.alg, publicKey: k.publicKey, issuer: k.issuer });
+      // Revocations made in the folder come along, and central's list versions move past the folder's.
+      const adopted = await central.adoptIssuerFolder({
+        revoked: issuer.revoked,
+        suspended: issuer.suspended,
+        versions: issuer.versions,
+      });
+      trustVersion = adopted.trust;
     }
     const runtime = join(dataDir, RUNTIME_FILE);
     writeFileSync(
