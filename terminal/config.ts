@@ -43,7 +43,8 @@ export interface TerminalConfig {
     repeatIgnoreMs: number;
   };
   http: { port: number; host: string };
-  mqtt?: { url: string; username?: string; passwordFile?: string };
+  /** caFile: PEM certificate(s) to trust for an mqtts:// broker with a private or self-signed certificate. */
+  mqtt?: { url: string; username?: string; passwordFile?: string; caFile?: string };
   log: { level: string };
 }
 
@@ -135,6 +136,7 @@ export const CONFIG_SCHEMA = {
         url: { type: 'string', pattern: '^(mqtt|mqtts|ws|wss)://' },
         username: { type: 'string', minLength: 1 },
         passwordFile: { type: 'string', minLength: 1 },
+        caFile: { type: 'string', minLength: 1 },
       },
     },
     log: {
@@ -230,6 +232,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
       url: r.mqtt.url,
       ...(r.mqtt.username ? { username: r.mqtt.username } : {}),
       ...(r.mqtt.passwordFile ? { passwordFile: path(r.mqtt.passwordFile) } : {}),
+      ...(r.mqtt.caFile ? { caFile: path(r.mqtt.caFile) } : {}),
     };
   return config;
 }

@@ -183,6 +183,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         password,
         terminalKey: signingKey,
         logger,
+        ...(config.mqtt.caFile
+          ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } }
+          : {}),
         onCommand: (cmd) => {
           void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
         },

@@ -21,6 +21,10 @@ export const enroll: CommandSpec = {
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
     central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
     'mqtt-url': { type: 'string', description: 'broker URL to use instead of the one central announces' },
+    'ca-file': {
+      type: 'string',
+      description: 'PEM certificate to trust for an mqtts:// broker (private CA or self-signed)',
+    },
   },
   help: `Example:
   passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north
@@ -58,6 +62,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
     const secretFile = join(dir, 'mqtt.secret');
     writeFileSync(secretFile, r.password + '\n', { mode: 0o600 });
     const mqttUrl = optStr(cmd, 'mqtt-url') ?? r.mqtt.url;
+    const caFile = optStr(cmd, 'ca-file');
     writeJsonAtomic(configFile, {
       terminalId: r.terminalId,
       role,
@@ -67,7 +72,12 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       signingKeyFile: keyFile,
       // A keyboard-wedge scanner types codes on stdin; hardware inputs are configured in terminal.json.
       inputs: { stdin: true },
-      mqtt: { url: mqttUrl, username: r.username, passwordFile: secretFile },
+      mqtt: {
+        url: mqttUrl,
+        username: r.username,
+        passwordFile: secretFile,
+        ...(caFile ? { caFile: resolve(caFile) } : {}),
+      },
     });
     try {
       loadConfig(configFile);

@@ -1,7 +1,7 @@
 // MQTT over TLS on the embedded broker: a self-signed certificate made with openssl, an mqtts:// client
 // that trusts it gets a signed batch acked; plain mqtt:// to the same port does not connect.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -11,6 +11,7 @@ import { startCentral, type Central } from '../../central/index.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import { readAck, signBatch, topics } from '../../shared/sync.js';
 import { requireComponent } from '../helpers/components.js';
+import { bootTerminal, enrollTerminal, waitFor } from '../../demo/fleet.js';
 
 const OPENSSL = '/usr/bin/openssl';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -101,5 +102,31 @@ describe.skipIf(!present)('MQTT over TLS (embedded broker)', () => {
     });
     await client.endAsync(true);
     expect(outcome).not.toBe('connected');
+  });
+  it('lets a real terminal daemon with mqtt.caFile connect over TLS and deliver its events', async () => {
+    const configFile = await enrollTerminal(central, dir, {
+      id: 'gate-tls-daemon',
+      role: 'turnstile',
+      gate: 'north',
+      requirement: { k: 'venue' },
+      label: 'tls gate',
+    });
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as { mqtt: Record<string, string> };
+    config.mqtt.url = `mqtts://localhost:${central.mqttPort}`;
+    config.mqtt.caFile = join(dir, 'c.pem');
+    writeFileSync(configFile, JSON.stringify(config));
+    const terminal = await bootTerminal(configFile, logger, true);
+    try {
+      await waitFor('lists over TLS', () => terminal.report().lists.revocation !== undefined);
+      const r = await terminal.submit('PG1:not-a-code');
+      expect(r).toMatchObject({ decision: 'deny', reason: 'malformed' });
+      const lastSeq = terminal.report().lastSeq;
+      await waitFor(
+        'events at central',
+        async () => (await central.eventCount('gate-tls-daemon')) === lastSeq,
+      );
+    } finally {
+      await terminal.stop();
+    }
   });
 });
