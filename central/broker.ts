@@ -1,10 +1,12 @@
 // The embedded broker: aedes on TCP (or TLS), with per-terminal authentication and the ACL of acl.ts.
-// Refusals are logged without the secret.
+// A terminal must use the clientId of its own username (shared/client-id.ts). Refusals are logged
+// without the secret.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
+import { CENTRAL_CLIENT_PREFIX, terminalClientId } from '../shared/client-id.js';
 import { mayPublish, maySubscribe, type Principal } from './acl.js';
 
 export interface BrokerAuth {
@@ -21,6 +23,12 @@ export interface EmbeddedBrokerOptions {
 }
 
 const principals = new WeakMap<Client, Principal>();
+
+/** A terminal connects only as terminal-{its username}; central's own clients as central-…. */
+export function clientIdFits(p: Principal, clientId: string): boolean {
+  if (p.kind === 'terminal') return clientId === terminalClientId(p.id);
+  return clientId.startsWith(CENTRAL_CLIENT_PREFIX) && clientId.length > CENTRAL_CLIENT_PREFIX.length;
+}
 
 export class EmbeddedBroker {
   private aedes: Aedes | undefined;
@@ -45,6 +53,17 @@ export class EmbeddedBroker {
         const user = username ?? '';
         auth.authenticate(user, password?.toString('utf8') ?? '').then(
           (p) => {
+            if (p && !clientIdFits(p, client.id)) {
+              // Checked before aedes registers the client, so a refused takeover never kicks the holder
+              // of that clientId off (nor fires its last will).
+              log.warn(
+                { user: user.slice(0, 64), client: client.id.slice(0, 64) },
+                'refused an MQTT connection: the client id does not belong to this user',
+              );
+              const err = new Error('client identifier rejected') as AuthenticateError;
+              err.returnCode = 2;
+              return done(err, false);
+            }
             if (p) {
               principals.set(client, p);
               return done(null, true);

@@ -191,7 +191,13 @@ export class AdminHttp {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = createServer((req, res) => {
+      // Never an unhandled rejection (it would end central): e.g. a reply after the headers went out.
+      this.handle(req, res).catch((err: Error) => {
+        this.log.error({ err }, 'admin request failed after the reply started');
+        res.destroy();
+      });
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

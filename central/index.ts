@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
@@ -130,7 +131,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         username: CENTRAL_USER,
         password: centralSecret!,
         protocolVersion: 4,
-        clientId: `central-${randomBytes(4).toString('hex')}`,
+        clientId: `${CENTRAL_CLIENT_PREFIX}${randomBytes(8).toString('hex')}`,
         logger,
         ...(opts.tls ? { ownLoopbackTls: true } : {}),
       });
@@ -139,7 +140,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       link = new CentralLink({
         ...c,
         protocolVersion: 5,
-        clientId: `central-${opts.workerId ?? randomBytes(4).toString('hex')}`,
+        // The random part makes the clientId unguessable (a known one could be taken over to kick the
+        // worker off the broker); the worker id keeps it readable in the broker's log.
+        clientId: `${CENTRAL_CLIENT_PREFIX}${opts.workerId ? `${opts.workerId}-` : ''}${randomBytes(8).toString('hex')}`,
         logger,
       });
     }

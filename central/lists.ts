@@ -112,12 +112,17 @@ export class ListPublisher {
       await this.enqueue(() => this.publishSnapshot(type));
     }
     const every = this.opts.snapshotEveryMs ?? 3_600_000;
-    this.timers.push(setInterval(() => void this.periodic(every), Math.min(every, 60_000)));
+    this.timers.push(setInterval(() => this.tick(() => this.periodic(every)), Math.min(every, 60_000)));
     const beacon = this.opts.beaconEveryMs ?? 10_000;
     if (beacon > 0) {
-      void this.sendBeacon();
-      this.timers.push(setInterval(() => void this.sendBeacon(), beacon));
+      this.tick(() => this.sendBeacon());
+      this.timers.push(setInterval(() => this.tick(() => this.sendBeacon()), beacon));
     }
+  }
+
+  /** Runs timer-driven work; a rejection it did not handle itself is logged, never left unhandled. */
+  private tick(work: () => Promise<void>): void {
+    work().catch((err: Error) => this.log.error({ err }, 'timer-driven list work failed'));
   }
 
   stop(): void {
@@ -141,10 +146,18 @@ export class ListPublisher {
     return next;
   }
 
+  /**
+   * Timer-driven: must never reject (an unhandled rejection would end central). A database outage or a
+   * failed publication is logged and the next tick tries again.
+   */
   private async periodic(every: number): Promise<void> {
     for (const type of CENTRAL_LISTS) {
-      const state = await this.opts.source.listState(type);
-      if (Date.now() - state.snapshotAt >= every) await this.enqueue(() => this.publishSnapshot(type));
+      try {
+        const state = await this.opts.source.listState(type);
+        if (Date.now() - state.snapshotAt >= every) await this.enqueue(() => this.publishSnapshot(type));
+      } catch (err) {
+        this.log.error({ err, type }, 'periodic list snapshot failed; retrying on the next tick');
+      }
     }
   }
 

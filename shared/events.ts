@@ -13,6 +13,8 @@ export const EVENT_KINDS = [
   'reader_fault',
   'list_applied',
   'clock_jump',
+  /** Written by `terminal recover` in place of an outbox row it could not read, so seqs stay contiguous. */
+  'record_lost',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -50,9 +52,31 @@ export function encodeEvent(e: TerminalEvent): Map<string, unknown> {
   if (e.sub !== undefined) m.set('sub', e.sub);
   if (e.gate !== undefined) m.set('gate', e.gate);
   if (e.direction !== undefined) m.set('direction', e.direction);
-  if (e.t !== undefined) m.set('t', e.t);
-  if (e.data !== undefined) m.set('data', new Map(Object.entries(e.data)));
+  if (e.t !== undefined) m.set('t', wideInt(e.t));
+  if (e.data !== undefined)
+    m.set(
+      'data',
+      new Map(Object.entries(e.data).map(([k, v]) => [k, typeof v === 'number' ? wideInt(v) : v])),
+    );
   return m;
+}
+
+/**
+ * cbor-x writes integers beyond 32 bits (either sign) as float64, which every reader here refuses: a
+ * clock jump of 50 days in milliseconds would make a batch unreadable forever. Such integers go out as
+ * BigInt (CBOR major type 0/1); a non-integer, which no event should carry, goes out as text.
+ */
+function wideInt(n: number): number | bigint | string {
+  if (!Number.isInteger(n)) return String(n);
+  return Math.abs(n) > 0xffffffff ? BigInt(n) : n;
+}
+
+/** Reads a CBOR integer of either sign within the safe range (cbor-x gives a bigint for 64-bit ones). */
+function asInt(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : undefined;
+  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
+  return undefined;
 }
 
 const SHORT_TEXT = 128;
@@ -85,7 +109,7 @@ export function readEvent(v: unknown): TerminalEvent | string {
   if (!optText(cti) || !optText(sub) || !optText(gate)) return 'event.cti, sub and gate must be short text';
   if (direction !== undefined && direction !== 'in' && direction !== 'out')
     return 'event.direction must be in or out';
-  if (t !== undefined && asUint(t) === undefined) return 'event.t must be an integer';
+  if (t !== undefined && asUint(t) === undefined) return 'event.t must be a non-negative integer';
   const e: TerminalEvent = { seq, kind: kind as EventKind, at };
   if (decision !== undefined) e.decision = decision;
   if (reason !== undefined) e.reason = reason as Reason;
@@ -99,14 +123,10 @@ export function readEvent(v: unknown): TerminalEvent | string {
     const out: EventData = {};
     for (const [k, val] of data) {
       if (typeof k !== 'string') return 'event.data keys must be text';
-      const n = asUint(val);
-      if (
-        typeof val === 'string'
-          ? val.length > SHORT_TEXT
-          : typeof val !== 'boolean' && n === undefined && typeof val !== 'number'
-      )
+      const n = asInt(val);
+      if (typeof val === 'string' ? val.length > SHORT_TEXT : typeof val !== 'boolean' && n === undefined)
         return `event.data.${k} must be a short scalar`;
-      out[k] = n ?? (val as string | number | boolean);
+      out[k] = n ?? (val as string | boolean);
     }
     e.data = out;
   }

@@ -276,3 +276,31 @@ describe('sync contracts', () => {
     });
   });
 });
+
+describe('events with wide integers', () => {
+  it('round-trips 64-bit integers of either sign in data and t (a clock jump of months in ms)', () => {
+    const key = generateKeyPair('EdDSA');
+    const events: TerminalEvent[] = [
+      { seq: 1, kind: 'clock_jump', at: 1_763_900_000_000, data: { jump_ms: 1_763_900_000_000 } },
+      {
+        seq: 2,
+        kind: 'clock_jump' as const,
+        at: 1_763_900_000_001,
+        data: { jump_ms: -5_000_000_000, ok: true },
+      },
+      {
+        seq: 3,
+        kind: 'record_lost' as const,
+        at: 1_763_900_000_002,
+        t: 5_000_000_000,
+        data: { recovered: true },
+      },
+    ];
+    const opened = openBatch(
+      signBatch(key, { terminal: 't1', fromSeq: 1, events }),
+      new VerifyKey('EdDSA', key.publicKey),
+      't1',
+    );
+    expect(opened).toEqual({ terminal: 't1', fromSeq: 1, events });
+  });
+});

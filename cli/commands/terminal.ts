@@ -12,7 +12,9 @@ import { KeyFileError, writeSigningKey } from '../../terminal/keys.js';
 import { applySignedListBytes } from '../../terminal/lists.js';
 import { createTerminalLogger } from '../../terminal/logger.js';
 import { buildReport } from '../../terminal/status.js';
-import { recoverStore, SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
+import { damagedDatabases } from '../../terminal/store/damaged-files.js';
+import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
+import { SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
 import { UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
 import { enroll } from './terminal-enroll.js';
 
@@ -170,26 +172,50 @@ const recover: CommandSpec = {
   summary: 'rebuild a damaged terminal database: keep the outbox and seq, drop the caches',
   options: { config: configOption },
   help: `
-Moves terminal.db aside (never deletes it), copies every readable outbox event, the seq counter, the
-clock state and occupancy into a fresh database. Lists, replay and verification caches start empty: run
-\`passgate terminal load-lists\` or let the terminal resync from central before opening the gate.`,
+Moves terminal.db aside (never deletes it) as terminal.db.damaged-<time>, copies every readable outbox
+event, the seq counter, the clock state and occupancy into a new database built as terminal.db.recovering,
+and only then renames it to terminal.db. Outbox events that cannot be read are replaced by record_lost
+events with the same seq, so central keeps receiving an unbroken run. If recovery stops half way, there is
+no terminal.db and the terminal refuses to start: run this command again, it continues from the
+.damaged-* file. Lists, replay and verification caches start empty: run \`passgate terminal load-lists\`
+or let the terminal resync from central before opening the gate.`,
   async run(cmd, io) {
     const c = config(str(cmd, 'config'));
     const path = dbPath(c);
-    if (!existsSync(path))
+    if (!existsSync(path) && damagedDatabases(path).length === 0)
       throw new UserError(`${path} does not exist: nothing to recover (start the terminal to create it)`);
-    const r = recoverStore(path);
-    print(
-      io,
-      { ok: r.integrity === 'ok', ...r },
-      [
-        `damaged database moved to ${r.movedTo}`,
-        `kept ${r.keptEvents} outbox event(s); last seq ${r.lastSeq}, acknowledged up to ${r.ackedSeq}` +
-          (r.lostEventRows ? `; ${r.lostEventRows} event row(s) could not be read` : ''),
-        `new database integrity_check: ${r.integrity}`,
-        'next: load lists (passgate terminal load-lists --config … --lists DIR) or connect to central, then start the terminal',
-      ].join('\n'),
+    let r: RecoveryReport;
+    try {
+      r = recoverStore(path);
+    } catch (err) {
+      if (err instanceof StoreCorruptError) throw new UserError(err.message);
+      throw new UserError(
+        `recovery did not finish (${(err as Error).message}): ${path} was not replaced. Fix the cause, ` +
+          'then run `passgate terminal recover --config FILE` again (it continues from the .damaged-* file)',
+      );
+    }
+    const lines = [
+      r.resumed
+        ? `continued an unfinished recovery from ${r.movedTo}`
+        : `damaged database moved to ${r.movedTo}`,
+      `kept ${r.keptEvents} outbox event(s); last seq ${r.lastSeq}, acknowledged up to ${r.ackedSeq}`,
+    ];
+    if (r.markers > 0)
+      lines.push(
+        `${r.lostEventRows} event(s) could not be read and are lost; ${r.markers} record_lost event(s) ` +
+          'stand in their place so the terminal keeps syncing with central',
+      );
+    if (r.seqCounterLost)
+      lines.push(
+        `WARNING: the seq counter could not be read; it continues from ${r.lastSeq}, the highest event found. ` +
+          'If central already holds higher seqs from this terminal, new events will be taken for duplicates: ' +
+          'check the terminal on central before opening the gate',
+      );
+    lines.push(
+      `new database integrity_check: ${r.integrity}`,
+      'next: load lists (passgate terminal load-lists --config … --lists DIR) or connect to central, then start the terminal',
     );
+    print(io, { ok: r.integrity === 'ok', ...r }, lines.join('\n'));
     return r.integrity === 'ok' ? 0 : 1;
   },
 };

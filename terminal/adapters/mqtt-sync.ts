@@ -4,6 +4,7 @@
 // heartbeats; applies retained lists (snapshot + cumulative delta) and time beacons through the SyncPort.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { terminalClientId } from '../../shared/client-id.js';
 import type { KeyPair } from '../../shared/keys.js';
 import { COMMANDS, encodeStatus, readAck, signBatch, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
@@ -48,6 +49,10 @@ export class MqttSync {
   private readonly heldDeltas = new Map<string, Uint8Array>();
   private protocolVersion: 4 | 5;
   private stopped = false;
+  /** True once this connection's ack/cmd/lists subscriptions are confirmed (SUBACK): only then drain. */
+  private subscribed = false;
+  /** Bumped on every connect, so a SUBACK from an earlier connection is ignored. */
+  private connection = 0;
 
   constructor(
     private readonly port: SyncPort,
@@ -103,7 +108,8 @@ export class MqttSync {
       ...this.opts.mqttOptions,
       username: this.opts.username,
       password: this.opts.password,
-      clientId: `terminal-${id}`,
+      // The embedded broker accepts exactly this clientId for this username (shared/client-id.ts).
+      clientId: terminalClientId(this.opts.username),
       protocolVersion: this.protocolVersion,
       // Subscriptions are made again on every connect and the outbox is the source of truth, so no
       // broker-side session is needed.
@@ -118,6 +124,7 @@ export class MqttSync {
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
     client.on('close', () => {
+      this.subscribed = false;
       this.clearInFlight();
       if (this.stopped) return;
       // Exponential backoff with jitter: mqtt.js reads reconnectPeriod before each attempt.
@@ -147,16 +154,35 @@ export class MqttSync {
     this.backoff = this.opts.minBackoffMs ?? 500;
     client.options.reconnectPeriod = this.backoff;
     const id = this.port.terminalId;
+    const connection = ++this.connection;
+    this.subscribed = false;
+    // Whatever was in flight on the previous connection is resent from the first unacked seq: stop its
+    // timer too, or it would later wipe the batch sent on this connection (two batches in flight).
+    this.clearInFlight();
     this.log.info('connected to central');
-    client.subscribe([topics.ack(id), topics.cmd(id), topics.lists, topics.time], { qos: 1 }, (err) => {
-      if (err) {
-        this.log.warn({ err: err.message }, 'subscription failed');
-        return;
-      }
-      this.publishStatus();
-      this.inFlight = undefined;
-      this.drain();
-    });
+    client.subscribe(
+      [topics.ack(id), topics.cmd(id), topics.lists, topics.time],
+      { qos: 1 },
+      (err, granted) => {
+        if (connection !== this.connection || this.client !== client) return; // an older connection
+        if (err) {
+          this.log.warn({ err: err.message }, 'subscription failed');
+          return;
+        }
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (refused.length > 0) this.log.error({ refused }, 'central refused subscriptions');
+        this.publishStatus();
+        if (refused.includes(topics.ack(id))) {
+          // Without acks every batch would be resent forever: hold the outbox and say so.
+          this.log.error('no ack subscription: not sending events (check the broker ACL)');
+          return;
+        }
+        // Only now: an ack for a batch sent before the SUBACK could be missed.
+        this.subscribed = true;
+        this.clearInFlight();
+        this.drain();
+      },
+    );
   }
 
   private publishStatus(): void {
@@ -181,7 +207,7 @@ export class MqttSync {
   /** Sends the next batch if connected and nothing is in flight. */
   private drain(): void {
     const client = this.client;
-    if (this.stopped || !client?.connected || this.inFlight) return;
+    if (this.stopped || !client?.connected || !this.subscribed || this.inFlight) return;
     let events;
     try {
       events = this.port.pendingEvents(this.acked, Math.min(this.opts.batchSize ?? 200, 500));
@@ -193,12 +219,17 @@ export class MqttSync {
     const fromSeq = events[0]!.seq;
     const toSeq = events[events.length - 1]!.seq;
     const bytes = signBatch(this.opts.terminalKey, { terminal: this.port.terminalId, fromSeq, events });
-    const timer = setTimeout(() => {
-      this.log.warn({ fromSeq, toSeq }, 'no ack in time: resending from the first unacked event');
-      this.inFlight = undefined;
-      this.drain();
-    }, this.opts.ackTimeoutMs ?? 10_000);
-    this.inFlight = { fromSeq, toSeq, timer };
+    const entry: InFlight = {
+      fromSeq,
+      toSeq,
+      timer: setTimeout(() => {
+        if (this.inFlight !== entry) return; // superseded (cleared timers never fire; belt and braces)
+        this.log.warn({ fromSeq, toSeq }, 'no ack in time: resending from the first unacked event');
+        this.inFlight = undefined;
+        this.drain();
+      }, this.opts.ackTimeoutMs ?? 10_000),
+    };
+    this.inFlight = entry;
     client.publish(topics.events(this.port.terminalId), Buffer.from(bytes), { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message }, 'batch publish interrupted; it will be resent');
     });
@@ -225,6 +256,16 @@ export class MqttSync {
       this.log.warn('ignored a malformed ack');
       return;
     }
+    if (seq < this.acked) {
+      // Central once acked more than it holds now (restored from a backup, failed over to a replica
+      // that lagged): the events in between were deleted here and cannot be sent again. Resending at
+      // once would loop at network speed without progress; the ack timeout paces the resends instead.
+      this.log.error(
+        { centralAckedSeq: seq, terminalAckedSeq: this.acked },
+        'central lost events the terminal already deleted: operator action needed',
+      );
+      return;
+    }
     if (seq > this.acked) {
       this.acked = seq;
       this.port.acknowledge(seq);
@@ -233,9 +274,12 @@ export class MqttSync {
       this.clearInFlight();
       this.drain();
     } else if (this.inFlight && seq < this.inFlight.fromSeq - 1) {
-      // Central holds less than we thought (a gap): restart from what it has.
-      this.clearInFlight();
-      this.drain();
+      // Central is missing events before this batch that the outbox no longer holds: an immediate
+      // resend would send the same batch again. The ack timeout paces the resends.
+      this.log.error(
+        { centralAckedSeq: seq, firstUnackedSeq: this.inFlight.fromSeq },
+        'central is missing events the terminal no longer has: operator action needed',
+      );
     }
   }
 

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyId } from '../../shared/keys.js';
 import { ListError, type SignedList } from '../../shared/lists.js';
 import { encodeCardDelta, encodeCardSnapshot } from '../cards.js';
-import { recoverStore, SqliteStore, StorageFullError } from './sqlite.js';
+import { recoverStore } from './recover.js';
+import { SqliteStore, StorageFullError } from './sqlite.js';
 
 const serial = (n: number) => {
   const b = new Uint8Array(16);
@@ -164,6 +166,74 @@ describe('SqliteStore', () => {
     expect(store.listVersions()).toEqual({});
     expect(store.commitEvent({ kind: 'entry', at: 6000 }).seq).toBe(4);
     expect(store.clockRecord().lastEventAt).toBe(6000);
+  });
+  it('recover keeps 200,000 outbox events and the seq counter (no spread of huge arrays)', () => {
+    store.close();
+    const n = 200_000;
+    const raw = new Database(store.path);
+    raw.transaction(() => {
+      const ins = raw.prepare('INSERT INTO outbox (seq, kind, at, body) VALUES (?, ?, ?, ?)');
+      for (let seq = 1; seq <= n; seq++)
+        ins.run(seq, 'entry', 1_000 + seq, JSON.stringify({ seq, kind: 'entry', at: 1_000 + seq }));
+      raw.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'").run(n);
+      raw.prepare("UPDATE meta SET value = ? WHERE key = 'last_event_at'").run(1_000 + n);
+    })();
+    raw.close();
+    const report = recoverStore(store.path);
+    expect(report).toMatchObject({ keptEvents: n, lastSeq: n, ackedSeq: 0, lostEventRows: 0, markers: 0 });
+    expect(readdirSync(dir).filter((f) => f.includes('.recovering'))).toEqual([]);
+    store.open();
+    expect(store.outboxDepth).toBe(n);
+    expect(store.pendingEvents(n - 2, 10).map((e) => e.seq)).toEqual([n - 1, n]);
+    expect(store.commitEvent({ kind: 'entry', at: 1 }).seq).toBe(n + 1);
+    expect(store.clockRecord().lastEventAt).toBe(1_000 + n);
+  });
+
+  it('a recovery that fails half way leaves no terminal.db; open() refuses; recover again continues', () => {
+    for (let i = 0; i < 5; i++) store.commitEvent({ kind: 'entry', at: 7000 + i });
+    store.acknowledge(2);
+    store.close();
+    expect(() =>
+      recoverStore(store.path, {
+        beforeReplace: () => {
+          throw new Error('disk yanked');
+        },
+      }),
+    ).toThrow('disk yanked');
+    expect(existsSync(store.path)).toBe(false);
+    const fresh = new SqliteStore(store.path);
+    expect(() => fresh.open()).toThrow(
+      /unfinished recovery.*terminal recover.*again.*move the \.damaged-\*/s,
+    );
+    expect(existsSync(store.path)).toBe(false);
+    const report = recoverStore(store.path);
+    expect(report).toMatchObject({ resumed: true, keptEvents: 3, lastSeq: 5, ackedSeq: 2, markers: 0 });
+    expect(readdirSync(dir).filter((f) => f.includes('.recovering'))).toEqual([]);
+    store.open(); // the damaged file is still next to it: an existing database opens as before
+    expect(store.pendingEvents(0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(store.commitEvent({ kind: 'entry', at: 8000 }).seq).toBe(6);
+  });
+
+  it('recover fills unreadable outbox rows with record_lost markers so the seq run has no holes', () => {
+    for (let i = 1; i <= 20; i++) store.commitEvent({ kind: 'entry', at: 9000 + i, gate: 'g' });
+    store.acknowledge(5);
+    store.close();
+    const raw = new Database(store.path);
+    raw.prepare('DELETE FROM outbox WHERE seq IN (8, 9, 15, 20)').run();
+    raw.prepare("UPDATE outbox SET body = '{not json' WHERE seq = 12").run();
+    raw.prepare(`UPDATE outbox SET body = '{"seq":13,"kind":"no_such_kind","at":1}' WHERE seq = 13`).run();
+    raw.close();
+    const report = recoverStore(store.path);
+    expect(report).toMatchObject({ keptEvents: 9, lastSeq: 20, ackedSeq: 5, lostEventRows: 6, markers: 6 });
+    store.open();
+    const pending = store.pendingEvents(0, 100);
+    expect(pending.map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 6));
+    const lost = pending.filter((e) => e.kind === 'record_lost');
+    expect(lost.map((e) => e.seq)).toEqual([8, 9, 12, 13, 15, 20]);
+    for (const e of lost)
+      expect(e).toEqual({ seq: e.seq, kind: 'record_lost', at: 9020, data: { recovered: true } });
+    expect(pending.find((e) => e.seq === 7)).toEqual({ seq: 7, kind: 'entry', at: 9007, gate: 'g' });
+    expect(store.commitEvent({ kind: 'entry', at: 9100 }).seq).toBe(21);
   });
   it('sees trust keys another process added or removed (load-lists while the daemon runs)', () => {
     const other = new SqliteStore(join(dir, 'terminal.db'));

@@ -1,8 +1,8 @@
 // The terminal's SQLite store (the only file that imports better-sqlite3). WAL with synchronous=FULL:
 // a committed event survives power loss. Backs the token core's VerifierStore, the signed lists, the
 // policy state (passages, occupancy), the clock state and the outbox with its per-terminal seq.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { encodeCbor, decodeCbor, isMap } from '../../shared/cbor.js';
 import type { TerminalEvent } from '../../shared/events.js';
@@ -18,6 +18,7 @@ import {
 import type { TrustedIssuerKey, VerifierStore } from '../../shared/store.js';
 import { toHex } from '../../shared/bytes.js';
 import { readCardDelta, readCardSnapshot } from '../cards.js';
+import { damagedSiblings } from './damaged-files.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
@@ -60,7 +61,7 @@ export interface CommitEffects {
   occupancyDelta?: number;
 }
 
-const META_KEYS = [
+export const META_KEYS = [
   'last_seq',
   'acked_seq',
   'occupancy',
@@ -95,9 +96,22 @@ export class SqliteStore implements VerifierStore {
 
   constructor(readonly path: string) {}
 
-  /** Opens (creating when missing), checks with PRAGMA quick_check and migrates. */
+  /**
+   * Opens (creating when missing), checks with PRAGMA quick_check and migrates. Refuses to create a new
+   * database next to a `.damaged-*` file: that is an unfinished recovery, and a fresh database would
+   * restart the seq at 1 (central would take the new events for duplicates and drop them).
+   */
   open(options: { quickCheck?: boolean } = {}): void {
     mkdirSync(dirname(this.path), { recursive: true });
+    if (!existsSync(this.path)) {
+      const damaged = damagedSiblings(this.path);
+      if (damaged.length > 0)
+        throw new StoreCorruptError(
+          `a damaged database from an unfinished recovery (${damaged[0]}) is next to ${this.path}: ` +
+            'run `passgate terminal recover --config FILE` again, or move the .damaged-* file away if you ' +
+            `are sure (a new ${basename(this.path)} restarts the event seq at 1)`,
+        );
+    }
     let db: Db;
     try {
       db = new Database(this.path);
@@ -364,9 +378,19 @@ export class SqliteStore implements VerifierStore {
    */
   applyList(list: SignedList, appliedAtMs: number): SequenceCheck {
     const db = this.conn;
-    const check = checkSequence(this.listVersions()[list.type]?.version, list);
-    if (check === 'already_applied') return check;
+    let check: SequenceCheck = 'apply';
+    // The version check runs inside the write transaction: another process (load-lists) cannot slip an
+    // older list in between the check and the write.
     const tx = db.transaction(() => {
+      check = checkSequence(this.listVersions()[list.type]?.version, list);
+      if (check === 'already_applied') {
+        // Central re-signs an unchanged list periodically: a fresh issued_at proves the list is still
+        // current, so its age (and the staleness policy) counts from there.
+        db.prepare(
+          'UPDATE list_versions SET issued_at = max(issued_at, ?) WHERE type = ? AND version = ?',
+        ).run(list.issuedAt, list.type, list.version);
+        return;
+      }
       if (list.type === 'trust') applyTrust(db, list);
       else if (list.type === 'revocation') applyRevocation(db, list);
       else if (list.type === 'cards') applyCards(db, list);
@@ -380,7 +404,7 @@ export class SqliteStore implements VerifierStore {
         throw new StorageFullError(`cannot apply the ${list.type} list: ${(err as Error).message}`);
       throw err;
     }
-    if (list.type === 'trust') this.loadKeys();
+    if (list.type === 'trust' && check === 'apply') this.loadKeys();
     return check;
   }
 
@@ -455,7 +479,8 @@ export class SqliteStore implements VerifierStore {
   }
 }
 
-function migrate(db: Db): void {
+/** Brings a database to the current schema (PRAGMA user_version); used by open() and recoverStore(). */
+export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length)
     throw new StoreCorruptError(
@@ -527,113 +552,4 @@ function applyPolicy(db: Db, list: Extract<SignedList, { type: 'cards' | 'librar
     for (const [k, v] of list.delta) body.set(k, v);
   } else body = list.snapshot;
   db.prepare('INSERT OR REPLACE INTO policies (name, body) VALUES (?, ?)').run(list.type, encodeCbor(body));
-}
-
-export interface RecoveryReport {
-  /** Where the damaged file was moved. */
-  movedTo?: string;
-  keptEvents: number;
-  lastSeq: number;
-  ackedSeq: number;
-  lostEventRows: number;
-  integrity: string;
-}
-
-/**
- * Rebuilds terminal.db: keeps the outbox and the meta row (seq counter, clock, occupancy) and every
- * passage it can read, drops the caches (lists, replay, verified credentials: reload the lists next).
- * The damaged file is moved aside, never deleted.
- */
-export function recoverStore(path: string): RecoveryReport {
-  if (!existsSync(path)) throw new Error(`${path} does not exist: nothing to recover`);
-  const stamp = new Date().toISOString().replaceAll(':', '-');
-  const movedTo = `${path}.damaged-${stamp}`;
-  for (const suffix of ['', '-wal', '-shm'])
-    if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
-
-  const events = new Map<number, { kind: string; at: number; body: string }>();
-  const meta = new Map<string, number>();
-  const passages: Array<{ sub: string; gate: string; direction: string; at: number }> = [];
-  let lostEventRows = 0;
-  let old: Db | undefined;
-  try {
-    old = new Database(movedTo, { fileMustExist: true });
-    try {
-      for (const r of old.prepare('SELECT key, value FROM meta').all() as Array<{
-        key: string;
-        value: number;
-      }>)
-        meta.set(r.key, r.value);
-    } catch {
-      // An unreadable meta row: seq and clock are rebuilt from the outbox rows below.
-    }
-    const scanned = readRows(
-      old,
-      'SELECT seq, kind, at, body FROM outbox ORDER BY seq',
-      (r: { seq: number; kind: string; at: number; body: string }) => events.set(r.seq, r),
-    );
-    if (!scanned) lostEventRows++;
-    // A damaged b-tree may stop a scan part way: also probe seq by seq from the last one read.
-    const probe = old.prepare('SELECT seq, kind, at, body FROM outbox WHERE seq = ?');
-    const lastSeq = Math.max(meta.get('last_seq') ?? 0, ...events.keys());
-    for (let seq = (meta.get('acked_seq') ?? 0) + 1; seq <= lastSeq; seq++) {
-      if (events.has(seq)) continue;
-      try {
-        const r = probe.get(seq) as { seq: number; kind: string; at: number; body: string } | undefined;
-        if (r) events.set(seq, r);
-        else lostEventRows++;
-      } catch {
-        lostEventRows++;
-      }
-    }
-    readRows(old, 'SELECT sub, gate, direction, at FROM passages', (r: (typeof passages)[number]) =>
-      passages.push(r),
-    );
-  } catch {
-    // Not a database at all: nothing readable; a fresh store starts below.
-  } finally {
-    try {
-      old?.close();
-    } catch {
-      // already unusable
-    }
-  }
-
-  const lastSeq = Math.max(meta.get('last_seq') ?? 0, ...events.keys(), 0);
-  const lastEventAt = Math.max(meta.get('last_event_at') ?? 0, ...[...events.values()].map((e) => e.at), 0);
-  const store = new SqliteStore(path);
-  store.open({ quickCheck: false });
-  const db = (store as unknown as { db: Db }).db;
-  db.transaction(() => {
-    const ins = db.prepare('INSERT INTO outbox (seq, kind, at, body) VALUES (?, ?, ?, ?)');
-    for (const [seq, e] of [...events].sort((a, b) => a[0] - b[0])) ins.run(seq, e.kind, e.at, e.body);
-    const setMeta = db.prepare('UPDATE meta SET value = ? WHERE key = ?');
-    for (const k of META_KEYS) if (meta.has(k)) setMeta.run(meta.get(k)!, k);
-    setMeta.run(lastSeq, 'last_seq');
-    setMeta.run(lastEventAt, 'last_event_at');
-    setMeta.run(Math.max(lastEventAt, meta.get('last_good_ms') ?? 0), 'last_good_ms');
-    const ackedSeq = Math.min(meta.get('acked_seq') ?? 0, lastSeq);
-    setMeta.run(ackedSeq, 'acked_seq');
-    const p = db.prepare('INSERT OR REPLACE INTO passages (sub, gate, direction, at) VALUES (?, ?, ?, ?)');
-    for (const r of passages) p.run(r.sub, r.gate, r.direction, r.at);
-  })();
-  const integrity = store.integrityCheck();
-  store.close();
-  return {
-    movedTo,
-    keptEvents: events.size,
-    lastSeq,
-    ackedSeq: Math.min(meta.get('acked_seq') ?? 0, lastSeq),
-    lostEventRows,
-    integrity,
-  };
-}
-
-function readRows<T>(db: Db, sql: string, each: (row: T) => void): boolean {
-  try {
-    for (const r of db.prepare(sql).iterate() as IterableIterator<T>) each(r);
-    return true;
-  } catch {
-    return false;
-  }
 }

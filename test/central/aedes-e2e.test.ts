@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { toHex } from '../../shared/bytes.js';
+import { terminalClientId } from '../../shared/client-id.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { signBatch, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
@@ -135,6 +136,7 @@ describe('central on aedes + SQLite', () => {
         const c = mqtt.connect(central.mqttUrl, {
           username,
           password,
+          clientId: terminalClientId(username),
           protocolVersion: 4,
           reconnectPeriod: 0,
         });
@@ -160,6 +162,7 @@ describe('central on aedes + SQLite', () => {
     const rogue = mqtt.connect(central.mqttUrl, {
       username: 'gate-a',
       password: a.password,
+      clientId: terminalClientId('gate-a'),
       protocolVersion: 4,
     });
     await new Promise((r) => rogue.once('connect', r));
@@ -174,6 +177,7 @@ describe('central on aedes + SQLite', () => {
         'mosquitto_pub',
         [
           ...['-h', '127.0.0.1', '-p', String(central.mqttPort), '-u', 'gate-a', '-P', a.password],
+          ...['-i', terminalClientId('gate-a')],
           ...['-t', topics.events('gate-b'), '-q', '1', '-m', toHex(forged)],
         ],
         { timeout: 2000 },
@@ -183,5 +187,48 @@ describe('central on aedes + SQLite', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await central.eventCount('gate-b')).toBe(0);
     void b;
+  });
+  it('refuses a terminal under another terminal’s or central’s clientId, without kicking the holder off', async () => {
+    const a = await terminal('gate-id-a', 0);
+    const b = await terminal('gate-id-b', 3);
+    b.sync.start();
+    await waitFor(() => b.sync.connected && b.port.outbox.length === 0, 10_000, 'B connected and drained');
+    // Count B's disconnections: a successful takeover would close B's connection (and fire its will).
+    let bClosed = 0;
+    (b.sync as unknown as { client: mqtt.MqttClient }).client.on('close', () => bClosed++);
+    const tryAs = (clientId: string) =>
+      new Promise<string>((resolve) => {
+        const c = mqtt.connect(central.mqttUrl, {
+          username: 'gate-id-a',
+          password: a.password,
+          clientId,
+          protocolVersion: 4,
+          reconnectPeriod: 0,
+        });
+        c.on('connect', () => {
+          c.end(true);
+          resolve('connected');
+        });
+        c.on('error', (err) => {
+          c.end(true);
+          resolve(err.message);
+        });
+      });
+    const before = (await central.status()).terminals.find((t) => t.id === 'gate-id-b');
+    expect(before?.online).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect(await tryAs(terminalClientId('gate-id-b'))).toMatch(/identifier rejected/i);
+    expect(await tryAs('central-0')).toMatch(/identifier rejected/i);
+    expect(await tryAs('')).toMatch(/identifier rejected/i);
+    expect(await tryAs(terminalClientId('gate-id-a'))).toBe('connected');
+    // B was never kicked off: still connected, still online, and still delivering.
+    expect(bClosed).toBe(0);
+    expect(b.sync.connected).toBe(true);
+    b.port.commit(2);
+    await waitFor(() => b.port.outbox.length === 0, 10_000, 'B still drains');
+    expect(await central.eventCount('gate-id-b')).toBe(5);
+    const after = (await central.status()).terminals.find((t) => t.id === 'gate-id-b');
+    expect(after?.online).toBe(true);
+    await b.sync.stop();
   });
 });

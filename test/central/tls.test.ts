@@ -9,6 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { generateKeyPair } from '../../shared/keys.js';
+import { terminalClientId } from '../../shared/client-id.js';
 import { readAck, signBatch, topics } from '../../shared/sync.js';
 import { requireComponent } from '../helpers/components.js';
 import { bootTerminal, enrollTerminal, waitFor } from '../../demo/fleet.js';
@@ -57,6 +58,7 @@ describe.skipIf(!present)('MQTT over TLS (embedded broker)', () => {
       ca,
       username: creds.username,
       password: creds.password,
+      clientId: terminalClientId(creds.username),
       protocolVersion: 4,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
@@ -91,6 +93,7 @@ describe.skipIf(!present)('MQTT over TLS (embedded broker)', () => {
     const client = mqtt.connect(`mqtt://127.0.0.1:${central.mqttPort}`, {
       username: creds.username,
       password: creds.password,
+      clientId: terminalClientId(creds.username),
       protocolVersion: 4,
       reconnectPeriod: 0,
       connectTimeout: 5000,
