@@ -185,11 +185,11 @@ export async function runDemo(io: CommandIo): Promise<number> {
     let total = 0;
     for (const t of terminals.values()) {
       const report = t.running.report();
-      const events = await central.events(t.spec.id, 0, 10_000);
       await waitFor(
         `${t.spec.id} drained`,
         async () => (await central!.eventCount(t.spec.id)) === report.lastSeq,
       );
+      const events = await central.events(t.spec.id, 0, 10_000);
       const decisions = events.filter((e) => e.decision !== undefined);
       const accepted = decisions.filter((e) => e.decision === 'accept').length;
       const other = events.length - decisions.length;
