@@ -14,7 +14,8 @@ import pino from 'pino';
 import { startCentral, type Central } from '../central/index.js';
 import { writeMosquittoConfig } from '../central/mosquitto-config.js';
 import { PostgresCentralStore } from '../central/store/postgres.js';
-import { generateKeyPair } from '../shared/keys.js';
+import { fromHex } from '../shared/bytes.js';
+import { generateKeyPair, VerifyKey } from '../shared/keys.js';
 import { signBatch } from '../shared/sync.js';
 import { MqttSync } from '../terminal/adapters/mqtt-sync.js';
 import { commandExists, freePort, waitFor } from './support/components.js';
@@ -119,6 +120,7 @@ async function endToEnd(
           username: t.creds.username,
           password: t.creds.password,
           terminalKey: t.key,
+          listKey: new VerifyKey('EdDSA', main.listPublicKey),
           logger,
           batchSize: BATCH,
           heartbeatMs: 30_000,
@@ -253,6 +255,14 @@ async function thousandTerminals(dir: string, count = 1000): Promise<object> {
     const headers = {
       authorization: `Bearer ${readFileSync(join(dir, 'fleet', 'admin.token'), 'utf8').trim()}`,
     };
+    // The child central made its list key in its data folder: the terminals verify its acks with it.
+    const fleetListKey = new VerifyKey(
+      'EdDSA',
+      fromHex(
+        (JSON.parse(readFileSync(join(dir, 'fleet', 'list-key.json'), 'utf8')) as { publicKey: string })
+          .publicKey,
+      ),
+    );
     const ports: SimPort[] = [];
     for (let i = 0; i < count; i++) {
       const key = generateKeyPair('EdDSA');
@@ -272,6 +282,7 @@ async function thousandTerminals(dir: string, count = 1000): Promise<object> {
           username: creds.username,
           password: creds.password,
           terminalKey: key,
+          listKey: fleetListKey,
           logger,
           heartbeatMs: 5000,
           protocolVersion: 4,

@@ -3,9 +3,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
-import { assertPublicKey, keyId, type Alg } from '../shared/keys.js';
+import { assertPublicKey, keyId, type Alg, type KeyPair } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
-import { assertTerminalId, COMMANDS, topics, type Command } from '../shared/sync.js';
+import { assertTerminalId, COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
 import type { Principal } from './acl.js';
 import type { BrokerAuth } from './broker.js';
 import { fleetReport } from './fleet.js';
@@ -43,6 +43,8 @@ export interface AdminOptions {
   publisher: ListPublisher;
   logger: Logger;
   listPublicKey: Uint8Array;
+  /** Signs commands to terminals (they verify with the list key they pinned). */
+  listKey: KeyPair;
   /** Where terminals connect (told to them at enrollment). */
   mqttUrl: () => string;
   protocolVersion: 4 | 5;
@@ -194,7 +196,9 @@ export class CentralAdmin implements BrokerAuth {
 
   /**
    * Sends a command to one registered terminal on t/{id}/cmd (QoS 1, not retained: a terminal that is
-   * offline now never gets it). Resolves once the broker has it; `online` is the fleet's view at that time.
+   * offline now never gets it), signed with the list key under a fresh random id (the terminal runs each
+   * id once, so a QoS 1 redelivery does nothing). Resolves once the broker has it; `online` is the
+   * fleet's view at that time.
    */
   async sendCommand(terminal: string, command: string): Promise<{ online: boolean }> {
     assertTerminalId(terminal, 'terminal');
@@ -203,9 +207,11 @@ export class CentralAdmin implements BrokerAuth {
     const rec = await this.opts.store.terminal(terminal);
     if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
     if (!this.opts.publish) throw new Error('central has no broker link to send commands on');
-    await this.opts.publish(topics.cmd(terminal), new TextEncoder().encode(command), false);
+    const id = randomBytes(8).toString('hex');
+    const signed = signCommand(this.opts.listKey, { terminal, command, id, t: Date.now() });
+    await this.opts.publish(topics.cmd(terminal), signed, false);
     const online = fleetReport([rec], Date.now()).terminals[0]?.online ?? false;
-    this.log.info({ terminal, command, online }, 'sent a command to a terminal');
+    this.log.info({ terminal, command, id, online }, 'sent a command to a terminal');
     return { online };
   }
 

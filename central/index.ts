@@ -161,13 +161,14 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
-    const ingest = new Ingest(store, (t, p) => publish(t, p), logger);
+    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey);
     const fleet = new Fleet(store, logger);
     const admin = new CentralAdmin({
       store,
       publisher,
       logger,
       listPublicKey: listKey.publicKey,
+      listKey,
       mqttUrl: () => mqttUrl,
       protocolVersion: external ? 5 : 4,
       ...(centralSecret ? { centralSecret } : {}),

@@ -1,8 +1,9 @@
 // Ingest: a signed batch from t/{id}/events is verified with the terminal's enrollment key, committed
-// (UNIQUE terminal, seq; one transaction) and answered with a cumulative ack on t/{id}/ack.
+// (UNIQUE terminal, seq; one transaction) and answered with a cumulative ack on t/{id}/ack, signed with
+// the list key the terminal pinned (so nobody on the network path can make it delete uncommitted events).
 import type { Logger } from 'pino';
-import { VerifyKey } from '../shared/keys.js';
-import { encodeAck, openBatch, topics } from '../shared/sync.js';
+import { VerifyKey, type KeyPair } from '../shared/keys.js';
+import { openBatch, signAck, topics } from '../shared/sync.js';
 import type { CentralStore } from './store/types.js';
 
 export interface IngestCounters {
@@ -21,6 +22,8 @@ export class Ingest {
     private readonly store: CentralStore,
     private readonly publish: (topic: string, payload: Uint8Array) => Promise<void>,
     logger: Logger,
+    /** Signs acks: every worker holds the same list key. */
+    private readonly listKey: KeyPair,
   ) {
     this.log = logger.child({ component: 'ingest' });
   }
@@ -93,7 +96,8 @@ export class Ingest {
         { terminal, from: batch.fromSeq, acked: result.acked },
         'batch past a gap held until the gap fills',
       );
-    this.publish(topics.ack(terminal), encodeAck(result.acked)).catch((err: Error) =>
+    const ack = signAck(this.listKey, { terminal, seq: result.acked, t: Date.now() });
+    this.publish(topics.ack(terminal), ack).catch((err: Error) =>
       this.log.warn({ terminal, err: err.message }, 'could not publish an ack; the terminal will resend'),
     );
   }

@@ -10,7 +10,7 @@ import { CoseFormatError, parseSign1 } from './cose.js';
 import { VerifyKey, generateKeyPair } from './keys.js';
 import { ListError, openList } from './lists.js';
 import { MemoryStore } from './store.js';
-import { openBatch, readAck, readStatus } from './sync.js';
+import { openAck, openBatch, openCommand, readStatus } from './sync.js';
 import { verify } from './verify.js';
 
 interface Hostile {
@@ -45,7 +45,8 @@ describe('hostile inputs against every reader', () => {
       }
       expect(openBatch(bytes, key, 'gate-1')).toMatch(/^malformed batch/);
       expect(openBeacon(bytes, key)).toMatch(/^malformed beacon/);
-      expect(readAck(bytes)).toBeUndefined();
+      expect(openAck(bytes, key, 'gate-1')).toMatch(/^malformed ack/);
+      expect(openCommand(bytes, key, 'gate-1')).toMatch(/^malformed cmd/);
       expect(readStatus(bytes)).toBeUndefined();
     });
   }

@@ -9,13 +9,15 @@ import {
   COMMANDS,
   MAX_BATCH_EVENTS,
   assertTerminalId,
-  encodeAck,
   encodeStatus,
+  openAck,
   openBatch,
+  openCommand,
   parseTerminalTopic,
-  readAck,
   readStatus,
+  signAck,
   signBatch,
+  signCommand,
   topics,
   type EventBatch,
 } from './sync.js';
@@ -206,16 +208,89 @@ describe('sync contracts', () => {
   });
 
   describe('acks and status', () => {
-    it('encodeAck/readAck round-trip, wide values included', () => {
-      for (const seq of [0, 1, 500, 2 ** 32 + 5]) expect(readAck(encodeAck(seq))).toBe(seq);
+    const listKey = generateKeyPair('EdDSA');
+    const pinnedList = new VerifyKey('EdDSA', listKey.publicKey);
+    const otherKey = generateKeyPair('EdDSA');
+
+    it('signAck/openAck round-trip, wide values included', () => {
+      for (const seq of [0, 1, 500, 2 ** 32 + 5])
+        expect(openAck(signAck(listKey, { terminal: 'gate-1', seq, t: AT }), pinnedList, 'gate-1')).toEqual({
+          seq,
+          t: AT,
+        });
     });
 
-    it('readAck returns undefined for anything else', () => {
-      expect(readAck(new Uint8Array(0))).toBeUndefined();
-      expect(readAck(encodeCbor(new Map([['seq', 'x']])))).toBeUndefined();
-      expect(readAck(encodeCbor([1]))).toBeUndefined();
-      expect(readAck(fromHex('a1637365713bffffffffffffffff'))).toBeUndefined();
-      expect(readAck(new Uint8Array(100))).toBeUndefined();
+    it('openAck refuses another terminal, another key, truncation and the old unsigned form', () => {
+      const good = signAck(listKey, { terminal: 'gate-1', seq: 7, t: AT });
+      expect(openAck(good, pinnedList, 'gate-2')).toBe('ack names another terminal');
+      expect(openAck(signAck(otherKey, { terminal: 'gate-1', seq: 7, t: AT }), pinnedList, 'gate-1')).toMatch(
+        /signature does not verify/,
+      );
+      expect(openAck(good.subarray(0, good.length - 3), pinnedList, 'gate-1')).toMatch(/^malformed ack/);
+      expect(openAck(encodeCbor(new Map([['seq', 7]])), pinnedList, 'gate-1')).toMatch(/^malformed ack/);
+      expect(openAck(new Uint8Array(0), pinnedList, 'gate-1')).toMatch(/^malformed ack/);
+      // A command signed by the list key is not an ack (and the reverse).
+      const cmd = signCommand(listKey, { terminal: 'gate-1', command: 'reload', id: 'ab'.repeat(8), t: AT });
+      expect(openAck(cmd, pinnedList, 'gate-1')).toMatch(/not a ack message/);
+      expect(openCommand(good, pinnedList, 'gate-1')).toMatch(/not a cmd message/);
+      // A signed ack whose seq is not an integer.
+      const bad = signSign1(
+        'EdDSA',
+        listKey.secretKey,
+        encodeCbor(
+          new Map<string, unknown>([
+            ['type', 'ack'],
+            ['terminal', 'gate-1'],
+            ['seq', 'x'],
+            ['t', wideUint(AT)],
+          ]),
+        ),
+        keyId(listKey.publicKey),
+      );
+      expect(openAck(bad, pinnedList, 'gate-1')).toMatch(/seq and t must be unsigned integers/);
+    });
+
+    it('signCommand/openCommand round-trip and refusals', () => {
+      const id = '0123456789abcdef';
+      for (const command of COMMANDS)
+        expect(
+          openCommand(signCommand(listKey, { terminal: 'gate-1', command, id, t: AT }), pinnedList, 'gate-1'),
+        ).toEqual({
+          command,
+          id,
+          t: AT,
+        });
+      const good = signCommand(listKey, { terminal: 'gate-1', command: 'open_gate_once', id, t: AT });
+      expect(openCommand(good, pinnedList, 'gate-2')).toBe('cmd names another terminal');
+      expect(
+        openCommand(
+          signCommand(otherKey, { terminal: 'gate-1', command: 'open_gate_once', id, t: AT }),
+          pinnedList,
+          'gate-1',
+        ),
+      ).toMatch(/signature does not verify/);
+      expect(openCommand(good.subarray(0, 20), pinnedList, 'gate-1')).toMatch(/^malformed cmd/);
+      expect(openCommand(new TextEncoder().encode('open_gate_once'), pinnedList, 'gate-1')).toMatch(
+        /^malformed cmd/,
+      );
+      expect(() =>
+        signCommand(listKey, { terminal: 'gate-1', command: 'reload', id: 'nothex', t: AT }),
+      ).toThrow(/^id:/);
+      const unknown = signSign1(
+        'EdDSA',
+        listKey.secretKey,
+        encodeCbor(
+          new Map<string, unknown>([
+            ['type', 'cmd'],
+            ['terminal', 'gate-1'],
+            ['command', 'explode'],
+            ['id', id],
+            ['t', wideUint(AT)],
+          ]),
+        ),
+        keyId(listKey.publicKey),
+      );
+      expect(openCommand(unknown, pinnedList, 'gate-1')).toMatch(/not a known command/);
     });
 
     it('status round-trips and refuses junk', () => {

@@ -102,17 +102,103 @@ export function openBatch(
   return { terminal, fromSeq, events };
 }
 
-/** Central → terminal on t/{id}/ack: the highest contiguous seq committed. */
-export function encodeAck(seq: number): Uint8Array {
-  return encodeCbor(new Map([['seq', wideUint(seq)]]));
+/** Small signed control messages (acks, commands): a COSE_Sign1 of a few dozen bytes. */
+export const CONTROL_LIMITS: CborLimits = { maxBytes: 1024, maxDepth: 3, allowedTags: [18] };
+
+export interface Ack {
+  /** Highest contiguous seq central has committed for this terminal. */
+  seq: number;
+  /** Unix ms at central when signed. */
+  t: number;
 }
-export function readAck(bytes: Uint8Array): number | undefined {
+
+export interface SignedCommand {
+  command: Command;
+  /** 16 lowercase hex digits (8 random bytes): the terminal runs each id at most once. */
+  id: string;
+  /** Unix ms at central when signed. */
+  t: number;
+}
+
+const COMMAND_ID = /^[0-9a-f]{16}$/;
+
+function signControl(listKey: KeyPair, fields: [string, unknown][]): Uint8Array {
+  return signSign1(listKey.alg, listKey.secretKey, encodeCbor(new Map(fields)), keyId(listKey.publicKey));
+}
+
+/** Verifies a control message with the pinned list key; the payload map, or why it was refused. */
+function openControl(
+  bytes: Uint8Array,
+  listKey: VerifyKey,
+  type: 'ack' | 'cmd',
+  expectedTerminal: string,
+): Map<unknown, unknown> | string {
+  let sign1;
   try {
-    const m = decodeCbor(bytes, { maxBytes: 64, maxDepth: 2, allowedTags: [] });
-    return isMap(m) ? asUint(m.get('seq')) : undefined;
-  } catch {
-    return undefined;
+    sign1 = parseSign1(bytes, CONTROL_LIMITS);
+  } catch (err) {
+    return `malformed ${type}: ${(err as Error).message}`;
   }
+  if (!verifySign1(sign1, listKey)) return `${type} signature does not verify with the pinned list key`;
+  let body: unknown;
+  try {
+    body = decodeCbor(sign1.payload, { ...CONTROL_LIMITS, allowedTags: [] });
+  } catch (err) {
+    return `malformed ${type} payload: ${(err as Error).message}`;
+  }
+  if (!isMap(body) || body.get('type') !== type) return `${type} payload is not a ${type} message`;
+  if (body.get('terminal') !== expectedTerminal) return `${type} names another terminal`;
+  return body;
+}
+
+/** Central → terminal on t/{id}/ack: a COSE_Sign1 by the list key over {type: "ack", terminal, seq, t}. */
+export function signAck(listKey: KeyPair, ack: Ack & { terminal: string }): Uint8Array {
+  return signControl(listKey, [
+    ['type', 'ack'],
+    ['terminal', ack.terminal],
+    ['seq', wideUint(ack.seq)],
+    ['t', wideUint(ack.t)],
+  ]);
+}
+
+/** Returns the ack, or a string saying why it was refused (bad signature, other terminal, malformed). */
+export function openAck(bytes: Uint8Array, listKey: VerifyKey, expectedTerminal: string): Ack | string {
+  const body = openControl(bytes, listKey, 'ack', expectedTerminal);
+  if (typeof body === 'string') return body;
+  const seq = asUint(body.get('seq'));
+  const t = asUint(body.get('t'));
+  if (seq === undefined || t === undefined) return 'ack seq and t must be unsigned integers';
+  return { seq, t };
+}
+
+/** Central → terminal on t/{id}/cmd: a COSE_Sign1 by the list key over {type: "cmd", terminal, command, id, t}. */
+export function signCommand(listKey: KeyPair, cmd: SignedCommand & { terminal: string }): Uint8Array {
+  if (!COMMAND_ID.test(cmd.id)) throw new RangeError('id: must be 16 lowercase hex digits');
+  return signControl(listKey, [
+    ['type', 'cmd'],
+    ['terminal', cmd.terminal],
+    ['command', cmd.command],
+    ['id', cmd.id],
+    ['t', wideUint(cmd.t)],
+  ]);
+}
+
+/** Returns the command, or a string saying why it was refused. Freshness and replay are the caller's. */
+export function openCommand(
+  bytes: Uint8Array,
+  listKey: VerifyKey,
+  expectedTerminal: string,
+): SignedCommand | string {
+  const body = openControl(bytes, listKey, 'cmd', expectedTerminal);
+  if (typeof body === 'string') return body;
+  const command = body.get('command');
+  const id = body.get('id');
+  const t = asUint(body.get('t'));
+  if (typeof command !== 'string' || !(COMMANDS as readonly string[]).includes(command))
+    return 'cmd command is not a known command';
+  if (typeof id !== 'string' || !COMMAND_ID.test(id)) return 'cmd id must be 16 lowercase hex digits';
+  if (t === undefined) return 'cmd t must be an unsigned integer';
+  return { command: command as Command, id, t };
 }
 
 export type ClockState = 'trusted' | 'degraded' | 'untrusted';

@@ -182,6 +182,8 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         username: config.mqtt.username ?? config.terminalId,
         password,
         terminalKey: signingKey,
+        listKey,
+        now: () => clock.nowMs(),
         logger,
         ...(config.mqtt.caFile
           ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } }

@@ -1,12 +1,13 @@
 // A simulated terminal as its own process, with a durable SQLite outbox, for crash tests (kill -9 while
 // draining) and benches. Usage:
-//   node dist/bench/support/sim-terminal.js DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS
+//   node dist/bench/support/sim-terminal.js DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS LIST_KEY_HEX
+// (LIST_KEY_HEX: central's list public key, which signs the acks.)
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { fromHex } from '../../shared/bytes.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
-import { publicKeyFromSecret } from '../../shared/keys.js';
+import { publicKeyFromSecret, VerifyKey } from '../../shared/keys.js';
 import type { TerminalStatus } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import type { ListApplyResult, SyncPort } from '../../terminal/sync-port.js';
@@ -87,9 +88,9 @@ export class SqliteOutboxPort implements SyncPort {
 }
 
 async function main(): Promise<void> {
-  const [file, url, username, password, secretHex, events] = process.argv.slice(2);
-  if (!file || !url || !username || !password || !secretHex || !events) {
-    console.error('usage: sim-terminal DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS');
+  const [file, url, username, password, secretHex, events, listKeyHex] = process.argv.slice(2);
+  if (!file || !url || !username || !password || !secretHex || !events || !listKeyHex) {
+    console.error('usage: sim-terminal DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS LIST_KEY_HEX');
     process.exit(2);
   }
   const port = new SqliteOutboxPort(username, file);
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     username,
     password,
     terminalKey: { alg: 'EdDSA', secretKey, publicKey: publicKeyFromSecret('EdDSA', secretKey) },
+    listKey: new VerifyKey('EdDSA', fromHex(listKeyHex, 'LIST_KEY_HEX')),
     logger: pino({ level: 'warn' }, pino.destination(2)),
     batchSize: 20,
     heartbeatMs: 1000,

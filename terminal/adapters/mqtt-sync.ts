@@ -2,11 +2,12 @@
 // batches with one batch in flight, forgets events only when central acks them, resends from the first
 // unacked seq after any reconnect or ack timeout; publishes retained status (last will = offline) and
 // heartbeats; applies retained lists (snapshot + cumulative delta) and time beacons through the SyncPort.
+// Acks and commands are signed with the list key the terminal pinned: anything else is logged and ignored.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
-import type { KeyPair } from '../../shared/keys.js';
-import { COMMANDS, encodeStatus, readAck, signBatch, topics, type Command } from '../../shared/sync.js';
+import type { KeyPair, VerifyKey } from '../../shared/keys.js';
+import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
 
 export interface MqttSyncOptions {
@@ -15,6 +16,10 @@ export interface MqttSyncOptions {
   password: string;
   /** The terminal's Ed25519 enrollment key: signs event batches. */
   terminalKey: KeyPair;
+  /** The pinned list key: acks and commands from central must be signed with it. */
+  listKey: VerifyKey;
+  /** The terminal's clock, unix ms (default Date.now): commands older than 5 minutes are refused. */
+  now?: () => number;
   logger: Logger;
   batchSize?: number;
   heartbeatMs?: number;
@@ -30,6 +35,11 @@ export interface MqttSyncOptions {
   /** Extra mqtt.js options (TLS CA, …). */
   mqttOptions?: Partial<IClientOptions>;
 }
+
+/** A command signed longer ago than this (by the terminal's clock) is refused. */
+export const COMMAND_MAX_AGE_MS = 5 * 60_000;
+/** A command signed this far in the future is refused too (clock skew allowance). */
+export const COMMAND_MAX_FUTURE_MS = 60_000;
 
 interface InFlight {
   fromSeq: number;
@@ -53,6 +63,8 @@ export class MqttSync {
   private subscribed = false;
   /** Bumped on every connect, so a SUBACK from an earlier connection is ignored. */
   private connection = 0;
+  /** Command ids already run → when they may be forgotten (past the freshness window). */
+  private readonly seenCommands = new Map<string, number>();
 
   constructor(
     private readonly port: SyncPort,
@@ -251,11 +263,12 @@ export class MqttSync {
   }
 
   private onAck(payload: Uint8Array): void {
-    const seq = readAck(payload);
-    if (seq === undefined) {
-      this.log.warn('ignored a malformed ack');
+    const ack = openAck(payload, this.opts.listKey, this.port.terminalId);
+    if (typeof ack === 'string') {
+      this.log.warn({ why: ack }, 'ignored an ack that does not verify');
       return;
     }
+    const seq = ack.seq;
     if (seq < this.acked) {
       // Central once acked more than it holds now (restored from a backup, failed over to a replica
       // that lagged): the events in between were deleted here and cannot be sent again. Resending at
@@ -304,17 +317,30 @@ export class MqttSync {
   }
 
   private onCommand(payload: Uint8Array): void {
-    const cmd = Buffer.from(payload).toString('utf8').trim();
-    if (!(COMMANDS as readonly string[]).includes(cmd)) {
-      this.log.warn('ignored an unknown command');
+    const signed = openCommand(payload, this.opts.listKey, this.port.terminalId);
+    if (typeof signed === 'string') {
+      this.log.warn({ why: signed }, 'ignored a command that does not verify');
       return;
     }
-    this.log.info({ cmd }, 'command from central');
+    const { command: cmd, id, t } = signed;
+    const now = (this.opts.now ?? Date.now)();
+    if (t < now - COMMAND_MAX_AGE_MS || t > now + COMMAND_MAX_FUTURE_MS) {
+      this.log.warn({ cmd, id, ageMs: now - t }, 'ignored a command outside the 5-minute window');
+      return;
+    }
+    for (const [seen, expires] of this.seenCommands) if (expires < now) this.seenCommands.delete(seen);
+    if (this.seenCommands.has(id)) {
+      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered)');
+      return;
+    }
+    // Kept until the command would be refused as too old anyway (by its own t, with the skew margin).
+    this.seenCommands.set(id, Math.max(now, t) + COMMAND_MAX_AGE_MS + COMMAND_MAX_FUTURE_MS);
+    this.log.info({ cmd, id }, 'command from central');
     if (cmd === 'resync') {
       // Subscribing again makes the broker resend the retained lists.
       this.client?.unsubscribe(topics.lists, () => this.client?.subscribe(topics.lists, { qos: 1 }));
       return;
     }
-    this.opts.onCommand?.(cmd as Command);
+    this.opts.onCommand?.(cmd);
   }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrollmentResult } from '../../central/admin.js';
 import { startCentral, type Central } from '../../central/index.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { generateKeyPair } from '../../shared/keys.js';
+import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { waitFor } from '../helpers/components.js';
 import { FakePort } from './fake-port.js';
@@ -124,6 +124,7 @@ describe('enrollment over HTTP', () => {
       username: r.username,
       password: r.password,
       terminalKey: key,
+      listKey: new VerifyKey('EdDSA', fromHex(r.listKey)),
       logger,
       protocolVersion: r.mqtt.protocolVersion,
       heartbeatMs: 500,

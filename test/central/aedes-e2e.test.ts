@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { toHex } from '../../shared/bytes.js';
 import { terminalClientId } from '../../shared/client-id.js';
-import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
+import { generateKeyPair, VerifyKey, type KeyPair } from '../../shared/keys.js';
 import { signBatch, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { commandExists, waitFor } from '../helpers/components.js';
@@ -36,6 +36,7 @@ async function terminal(id: string, events: number): Promise<Term> {
     username: creds.username,
     password: creds.password,
     terminalKey: key,
+    listKey: new VerifyKey('EdDSA', central.listPublicKey),
     logger,
     batchSize: 100,
     heartbeatMs: 200,

@@ -79,6 +79,9 @@ function startTerminal(id: string, t: { password: string; secretHex: string }, e
       t.password,
       t.secretHex,
       String(events),
+      // Central's list public key: the terminal verifies central's signed acks with it.
+      (JSON.parse(readFileSync(join(dir, 'central', 'list-key.json'), 'utf8')) as { publicKey: string })
+        .publicKey,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );

@@ -10,7 +10,7 @@ import { startCentral, type Central } from '../../central/index.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { PostgresCentralStore } from '../../central/store/postgres.js';
 import { toHex } from '../../shared/bytes.js';
-import { generateKeyPair } from '../../shared/keys.js';
+import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { signBatch, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { waitFor } from '../helpers/components.js';
@@ -94,6 +94,7 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
         username: t.creds.username,
         password: t.creds.password,
         terminalKey: t.key,
+        listKey: new VerifyKey('EdDSA', w1.listPublicKey),
         logger,
         batchSize: 50,
         heartbeatMs: 300,

@@ -1,14 +1,16 @@
 // The terminal sync client against a scripted "central" on a plain aedes: acks below what the terminal
 // already had acked (central restored from a backup) must not cause an immediate resend loop, and no
-// batch goes out before the ack subscription is confirmed (no second batch in flight after a reconnect).
+// batch goes out before the ack subscription is confirmed (no second batch in flight after a reconnect);
+// an ack not signed by the pinned list key (another key, the old unsigned form) is ignored.
 import { createServer, type Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '../../shared/keys.js';
-import { encodeAck, topics } from '../../shared/sync.js';
+import { encodeCbor } from '../../shared/cbor.js';
+import { generateKeyPair, VerifyKey, type KeyPair } from '../../shared/keys.js';
+import { signAck, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { waitFor } from '../helpers/components.js';
 import { FakePort } from './fake-port.js';
@@ -20,10 +22,12 @@ interface Scripted {
   /** Hook order: 'sub:<topic>' when a subscription is authorised, 'pub:events' when a batch arrives. */
   order: string[];
   central: MqttClient;
-  ack(terminal: string, seq: number): Promise<void>;
+  /** Publishes an ack signed by the list key (or by `key`, for a forgery). */
+  ack(terminal: string, seq: number, key?: KeyPair): Promise<void>;
   close(): Promise<void>;
 }
 
+const listKey = generateKeyPair('EdDSA');
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -49,8 +53,9 @@ async function scriptedCentral(opts: { subscribeDelayMs?: number } = {}): Promis
     batches: 0,
     order,
     central,
-    ack: async (terminal, seq) => {
-      await central.publishAsync(topics.ack(terminal), Buffer.from(encodeAck(seq)), { qos: 1 });
+    ack: async (terminal, seq, key = listKey) => {
+      const ack = signAck(key, { terminal, seq, t: Date.now() });
+      await central.publishAsync(topics.ack(terminal), Buffer.from(ack), { qos: 1 });
     },
     close: async () => {
       await central.endAsync(true);
@@ -86,6 +91,7 @@ function syncFor(port: FakePort, url: string, logger: pino.Logger, ackTimeoutMs:
     username: port.terminalId,
     password: 'x',
     terminalKey: generateKeyPair('EdDSA'),
+    listKey: new VerifyKey('EdDSA', listKey.publicKey),
     logger,
     protocolVersion: 4,
     batchSize: 5,
@@ -147,5 +153,36 @@ describe('MqttSync acks', () => {
     expect(c.batches).toBe(1);
     await c.ack('gate-slow-suback', 5);
     await waitFor(() => port.outbox.length === 0, 10_000, 'acked');
+  });
+
+  it('an ack signed by another key, or in the old unsigned form, is ignored: the outbox is kept', async () => {
+    const c = await scriptedCentral();
+    const { logger, lines } = captureLogs();
+    const port = new FakePort('gate-forged-ack', listKey.publicKey);
+    const sync = syncFor(port, c.url, logger, 60_000);
+    sync.start();
+    port.commit(5);
+    await waitFor(() => c.batches === 1, 10_000, 'the first batch');
+    // Forgeries published on the bare broker (the real broker's ACL keeps terminals off ack topics).
+    await c.ack('gate-forged-ack', 5, generateKeyPair('EdDSA'));
+    await c.central.publishAsync(
+      topics.ack('gate-forged-ack'),
+      Buffer.from(encodeCbor(new Map([['seq', 5]]))),
+      { qos: 1 },
+    );
+    // A genuine ack for another terminal, replayed onto this terminal's topic.
+    const other = signAck(listKey, { terminal: 'gate-other', seq: 5, t: Date.now() });
+    await c.central.publishAsync(topics.ack('gate-forged-ack'), Buffer.from(other), { qos: 1 });
+    await waitFor(
+      () => lines.filter((l) => l.level === 40 && /ack that does not verify/.test(l.msg)).length === 3,
+      10_000,
+      'three refused acks logged',
+    );
+    expect(sync.ackedSeq).toBe(0);
+    expect(port.acks).toEqual([]);
+    expect(port.outbox.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    // The genuine ack still works.
+    await c.ack('gate-forged-ack', 5);
+    await waitFor(() => port.outbox.length === 0, 10_000, 'acked by the genuine ack');
   });
 });

@@ -8,9 +8,9 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
-import { generateKeyPair } from '../../shared/keys.js';
+import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { terminalClientId } from '../../shared/client-id.js';
-import { readAck, signBatch, topics } from '../../shared/sync.js';
+import { openAck, signBatch, topics } from '../../shared/sync.js';
 import { requireComponent } from '../helpers/components.js';
 import { bootTerminal, enrollTerminal, waitFor } from '../../demo/fleet.js';
 
@@ -68,9 +68,11 @@ describe.skipIf(!present)('MQTT over TLS (embedded broker)', () => {
         client.once('connect', () => resolve());
         client.once('error', reject);
       });
-      const acked = new Promise<number | undefined>((resolve) =>
+      const acked = new Promise<number | string>((resolve) =>
         client.on('message', (topic, payload) => {
-          if (topic === topics.ack('gate-tls')) resolve(readAck(payload));
+          if (topic !== topics.ack('gate-tls')) return;
+          const ack = openAck(payload, new VerifyKey('EdDSA', central.listPublicKey), 'gate-tls');
+          resolve(typeof ack === 'string' ? ack : ack.seq);
         }),
       );
       await client.subscribeAsync(topics.ack('gate-tls'), { qos: 1 });
