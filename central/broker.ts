@@ -8,6 +8,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX, terminalClientId } from '../shared/client-id.js';
 import { mayPublish, maySubscribe, type Principal } from './acl.js';
+import { listen } from '../shared/net.js';
 
 export interface BrokerAuth {
   /** Resolves to who this is, or undefined for an unknown user or a wrong secret. */
@@ -113,12 +114,7 @@ export class EmbeddedBroker {
         )
       : createServer(aedes.handle);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host ?? '0.0.0.0', () => resolve());
-    });
-    const addr = server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.port = await listen(server, this.opts.port, this.opts.host ?? '0.0.0.0');
     this.log.info({ port: this.port, tls: !!this.opts.tls }, 'embedded MQTT broker listening');
   }
 

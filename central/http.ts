@@ -8,6 +8,7 @@ import type { Alg } from '../shared/keys.js';
 import type { CentralAdmin } from './admin.js';
 import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
+import { listen } from '../shared/net.js';
 
 const MAX_BODY = 64 * 1024;
 const MAX_CODE_TTL_SECONDS = 30 * 86_400;
@@ -199,12 +200,7 @@ export class AdminHttp {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
-    const addr = server.address();
-    this.port = typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    this.port = await listen(server, this.opts.port, this.opts.host ?? '127.0.0.1');
     this.log.info({ port: this.port }, 'admin HTTP API listening');
   }
 

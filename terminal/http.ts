@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { TerminalReport } from './status.js';
+import { listen } from '../shared/net.js';
 
 export interface HttpSources {
   report(): TerminalReport;
@@ -45,16 +46,8 @@ export class HealthServer {
         res.writeHead(500).end();
       }
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.boundPort = await listen(server, this.opts.port, this.opts.host);
     this.server = server;
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.logger.info({ host: this.opts.host, port: this.boundPort }, 'health and metrics listening');
   }
 

@@ -10,6 +10,7 @@ import {
   type LineInput,
   type LineResponse,
 } from './line-input.js';
+import { listen } from '../../shared/net.js';
 
 export interface TcpInputOptions {
   host: string;
@@ -36,16 +37,8 @@ export class TcpLineInput implements LineInput {
   async start(handler: LineHandler, ignored: IgnoredHandler = () => undefined): Promise<void> {
     const server = createServer((socket) => this.accept(socket, handler, ignored));
     server.maxConnections = 16;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.boundPort = await listen(server, this.opts.port, this.opts.host);
     this.server = server;
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : 0;
     this.logger.info({ host: this.opts.host, port: this.boundPort }, 'tcp line input listening');
   }
 
