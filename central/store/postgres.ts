@@ -3,7 +3,14 @@
 import pg from 'pg';
 import type { TerminalEvent } from '../../shared/events.js';
 import type { TerminalStatus } from '../../shared/sync.js';
-import { advanceContiguous, eventFromBytes, eventToBytes, statusFromJson, statusToJson } from './codec.js';
+import {
+  advanceContiguous,
+  eventFromBytes,
+  eventToBytes,
+  statusToJson,
+  terminalFromRow,
+  type TerminalRow,
+} from './codec.js';
 import type {
   CentralListType,
   CentralStore,
@@ -35,36 +42,6 @@ CREATE TABLE IF NOT EXISTS enrollment_codes (
 `;
 
 const num = (v: unknown): number => Number(v);
-
-interface TerminalRow {
-  id: string;
-  role: string;
-  alg: string;
-  public_key: Buffer;
-  secret_hash: string;
-  mosquitto_hash: string;
-  created_at: string;
-  acked_seq: string;
-  last_seen: string | null;
-  status_json: string | null;
-}
-
-function toRecord(r: TerminalRow): TerminalRecord {
-  const out: TerminalRecord = {
-    id: r.id,
-    role: r.role,
-    alg: r.alg as TerminalRecord['alg'],
-    publicKey: new Uint8Array(r.public_key),
-    secretHash: r.secret_hash,
-    mosquittoHash: r.mosquitto_hash,
-    createdAt: num(r.created_at),
-    ackedSeq: num(r.acked_seq),
-  };
-  if (r.last_seen !== null) out.lastSeen = num(r.last_seen);
-  const status = statusFromJson(r.status_json);
-  if (status) out.status = status;
-  return out;
-}
 
 export class PostgresCentralStore implements CentralStore {
   private pool: pg.Pool | undefined;
@@ -127,12 +104,12 @@ export class PostgresCentralStore implements CentralStore {
 
   async terminal(id: string): Promise<TerminalRecord | undefined> {
     const r = await this.db.query<TerminalRow>('SELECT * FROM terminals WHERE id = $1', [id]);
-    return r.rows[0] && toRecord(r.rows[0]);
+    return r.rows[0] && terminalFromRow(r.rows[0]);
   }
 
   async terminals(): Promise<TerminalRecord[]> {
     const r = await this.db.query<TerminalRow>('SELECT * FROM terminals ORDER BY id');
-    return r.rows.map(toRecord);
+    return r.rows.map(terminalFromRow);
   }
 
   async recordStatus(id: string, status: TerminalStatus, seenAt: number): Promise<void> {

@@ -2,7 +2,14 @@
 import Database from 'better-sqlite3';
 import type { TerminalEvent } from '../../shared/events.js';
 import type { TerminalStatus } from '../../shared/sync.js';
-import { advanceContiguous, eventFromBytes, eventToBytes, statusFromJson, statusToJson } from './codec.js';
+import {
+  advanceContiguous,
+  eventFromBytes,
+  eventToBytes,
+  statusToJson,
+  terminalFromRow,
+  type TerminalRow,
+} from './codec.js';
 import type {
   CentralListType,
   CentralStore,
@@ -32,36 +39,6 @@ CREATE INDEX IF NOT EXISTS list_elements_version ON list_elements (list_type, ve
 CREATE TABLE IF NOT EXISTS enrollment_codes (
   code_hash TEXT PRIMARY KEY, terminal TEXT NOT NULL, role TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);
 `;
-
-interface TerminalRow {
-  id: string;
-  role: string;
-  alg: string;
-  public_key: Buffer;
-  secret_hash: string;
-  mosquitto_hash: string;
-  created_at: number;
-  acked_seq: number;
-  last_seen: number | null;
-  status_json: string | null;
-}
-
-function toRecord(r: TerminalRow): TerminalRecord {
-  const out: TerminalRecord = {
-    id: r.id,
-    role: r.role,
-    alg: r.alg as TerminalRecord['alg'],
-    publicKey: new Uint8Array(r.public_key),
-    secretHash: r.secret_hash,
-    mosquittoHash: r.mosquitto_hash,
-    createdAt: r.created_at,
-    ackedSeq: r.acked_seq,
-  };
-  if (r.last_seen !== null) out.lastSeen = r.last_seen;
-  const status = statusFromJson(r.status_json);
-  if (status) out.status = status;
-  return out;
-}
 
 export class SqliteCentralStore implements CentralStore {
   private db: Database.Database | undefined;
@@ -100,11 +77,13 @@ export class SqliteCentralStore implements CentralStore {
 
   async terminal(id: string): Promise<TerminalRecord | undefined> {
     const row = this.conn.prepare('SELECT * FROM terminals WHERE id = ?').get(id) as TerminalRow | undefined;
-    return row && toRecord(row);
+    return row && terminalFromRow(row);
   }
 
   async terminals(): Promise<TerminalRecord[]> {
-    return (this.conn.prepare('SELECT * FROM terminals ORDER BY id').all() as TerminalRow[]).map(toRecord);
+    return (this.conn.prepare('SELECT * FROM terminals ORDER BY id').all() as TerminalRow[]).map(
+      terminalFromRow,
+    );
   }
 
   async recordStatus(id: string, status: TerminalStatus, seenAt: number): Promise<void> {
