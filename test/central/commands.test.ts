@@ -4,7 +4,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { main } from '../../cli/main.js';
@@ -14,20 +13,12 @@ import { loadConfig } from '../../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import type { GateOutput, GateSignal } from '../../terminal/outputs/output.js';
 import { waitFor } from '../helpers/components.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 
 const TERMINAL = 'gate-cmd-1';
 
 /** Every log line (JSON) of central and the terminal, to check what was logged. */
-const logLines: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  {
-    write(line: string) {
-      logLines.push(JSON.parse(line) as Record<string, unknown>);
-      if (process.env.LOG_LEVEL) process.stderr.write(line);
-    },
-  },
-);
+const { logger, lines: logLines } = capturingLogger();
 
 /** An output that records what it was told, and whether the event was already committed then. */
 class RecordingOutput implements GateOutput {

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { loadOrCreateListKey } from '../../central/list-key.js';
@@ -20,19 +19,11 @@ import { loadConfig } from '../../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import type { GateOutput, GateSignal } from '../../terminal/outputs/output.js';
 import { waitFor } from '../helpers/components.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 
 const TERMINAL = 'gate-signed-cmd';
 
-const logLines: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  {
-    write(line: string) {
-      logLines.push(JSON.parse(line) as Record<string, unknown>);
-      if (process.env.LOG_LEVEL) process.stderr.write(line);
-    },
-  },
-);
+const { logger, lines: logLines } = capturingLogger();
 
 class RecordingOutput implements GateOutput {
   readonly name = 'recorder';
