@@ -44,5 +44,10 @@ export function makeQr(m: Make = {}): { qr: string; presentation: Uint8Array; cr
 }
 
 export const at = (now: number, extra: Partial<VerifyOptions> = {}): VerifyOptions => ({ now, ...extra });
-export const reasonOf = (qr: string, store: MemoryStore, options: VerifyOptions): Reason =>
-  verify(qr, store, options).reason;
+/** Every reason reasonOf() has returned in this test file (verify.test.ts checks none is left untested). */
+export const observedReasons = new Set<Reason>();
+export const reasonOf = (qr: string, store: MemoryStore, options: VerifyOptions): Reason => {
+  const reason = verify(qr, store, options).reason;
+  observedReasons.add(reason);
+  return reason;
+};
