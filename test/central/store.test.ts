@@ -5,15 +5,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { PostgresCentralStore } from '../../central/store/postgres.js';
 import { SqliteCentralStore } from '../../central/store/sqlite.js';
-import { startPostgres, type PgCluster } from '../../testkit/postgres.js';
+import { havePostgres, startPostgres, type PgCluster } from '../../testkit/postgres.js';
 import { storeConformance } from './store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'passgate-central-store-'));
 let n = 0;
 let pgCluster: PgCluster | undefined;
 
+const withPostgres = havePostgres();
+
 beforeAll(async () => {
-  pgCluster = await startPostgres();
+  if (withPostgres) pgCluster = await startPostgres();
 }, 60_000);
 
 afterAll(async () => {
@@ -27,9 +29,12 @@ storeConformance('sqlite', async () => {
   return s;
 });
 
-storeConformance('postgres', async () => {
-  if (!pgCluster) return undefined;
-  const s = new PostgresCentralStore(pgCluster.createDatabase(`c${n++}`));
-  await s.init();
-  return s;
-});
+storeConformance(
+  'postgres',
+  async () => {
+    const s = new PostgresCentralStore(pgCluster!.createDatabase(`c${n++}`));
+    await s.init();
+    return s;
+  },
+  !withPostgres,
+);
