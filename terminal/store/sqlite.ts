@@ -3,13 +3,21 @@
 // together or not at all).
 import type { TerminalEvent } from '../../shared/events.js';
 import { ClockRepo } from './clock-repo.js';
-import { Connection, isFull, migrate, openDatabase, StorageFullError } from './db.js';
+import { asStorageError, Connection, migrate, openDatabase } from './db.js';
 import { ListsRepo } from './lists-repo.js';
 import { Maintenance } from './maintenance.js';
 import { OutboxRepo } from './outbox-repo.js';
 import { VerifierRepo } from './verifier-repo.js';
 
-export { META_KEYS, migrate, StorageFullError, StoreCorruptError } from './db.js';
+export {
+  isStorageError,
+  META_KEYS,
+  migrate,
+  StorageError,
+  StorageFullError,
+  StorageIoError,
+  StoreCorruptError,
+} from './db.js';
 export type { ClockRecord } from './clock-repo.js';
 export type { ListVersionInfo } from './lists-repo.js';
 export type { Passage } from './verifier-repo.js';
@@ -99,7 +107,7 @@ export class SqliteStore {
 
   /**
    * Commits one event with its effects in a single durable transaction and returns it with its seq.
-   * Throws StorageFullError when the disk is full; nothing is then recorded.
+   * Throws a StorageError (StorageFullError when the disk is full); nothing is then recorded.
    */
   commitEvent(event: Omit<TerminalEvent, 'seq'>, effects: CommitEffects = {}): TerminalEvent {
     const { conn, outbox, clock, verifier } = this.open_;
@@ -116,8 +124,7 @@ export class SqliteStore {
     try {
       committed = tx.immediate();
     } catch (err) {
-      if (isFull(err)) throw new StorageFullError(`cannot record the event: ${(err as Error).message}`);
-      throw err;
+      throw asStorageError(err, 'cannot record the event');
     }
     outbox.appended(committed.seq);
     clock.advanced(committed.at);
