@@ -23,7 +23,13 @@ import type {
   TerminalRecord,
 } from './types.js';
 
-const SCHEMA = `
+/**
+ * Versioned migrations: entry i brings the schema from version i to i+1 (recorded in schema_version).
+ * Append only; never edit a released entry. Version 1 is the spine's schema (IF NOT EXISTS, so it also
+ * adopts a database made before versioning).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS terminals (
   id TEXT PRIMARY KEY, role TEXT NOT NULL, alg TEXT NOT NULL, public_key BYTEA NOT NULL,
   secret_hash TEXT NOT NULL, mosquitto_hash TEXT NOT NULL, created_at BIGINT NOT NULL,
@@ -39,9 +45,48 @@ CREATE TABLE IF NOT EXISTS list_elements (
 CREATE INDEX IF NOT EXISTS list_elements_version ON list_elements (list_type, version);
 CREATE TABLE IF NOT EXISTS enrollment_codes (
   code_hash TEXT PRIMARY KEY, terminal TEXT NOT NULL, role TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT);
-`;
+`,
+];
+
+/** Serialises schema changes between workers starting at once. */
+const SCHEMA_LOCK = 7157;
 
 const num = (v: unknown): number => Number(v);
+
+/**
+ * Brings the database to the newest schema under a session advisory lock (several workers may start at
+ * once). The lock is released whether the migration succeeded or not: a failed migration must not leave
+ * the next worker waiting forever.
+ */
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  let locked = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    locked = true;
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+    const current = r.rows[0]?.v ?? 0;
+    if (current > MIGRATIONS.length)
+      throw new Error(
+        `central database schema version ${current} is newer than this passgate (${MIGRATIONS.length}); upgrade passgate`,
+      );
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[v]!);
+        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
 
 export class PostgresCentralStore implements CentralStore {
   private pool: pg.Pool | undefined;
@@ -61,14 +106,11 @@ export class PostgresCentralStore implements CentralStore {
     pool.on('error', () => {
       /* an idle client died (server restart); the pool replaces it on the next query */
     });
-    const client = await pool.connect();
     try {
-      // Several workers may start at once: serialise the schema creation.
-      await client.query('SELECT pg_advisory_lock(7157)');
-      await client.query(SCHEMA);
-      await client.query('SELECT pg_advisory_unlock(7157)');
-    } finally {
-      client.release();
+      await migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
     }
     this.pool = pool;
   }
