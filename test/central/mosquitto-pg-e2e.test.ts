@@ -123,6 +123,7 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
 
     // rogue: terminal A's credentials publishing on B's topic with mosquitto_pub
     const a = terms[0]!;
+    const refusedBefore = (await w1.status()).ingest.refused + (await w2.status()).ingest.refused;
     const forged = signBatch(a.key, {
       terminal: 't-b',
       fromSeq: 1501,
@@ -155,8 +156,14 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
       { timeout: 5000, encoding: 'utf8' },
     );
     expect(wrong.status).not.toBe(0);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await w1.eventCount('t-b')).toBe(1500);
+    // Barrier, not a sleep: B's own next event, sent after the forgery, drains through the broker and a
+    // worker; had the broker passed the forgery on, a worker would have counted it (refused or stored).
+    const b = terms[1]!;
+    b.port.commit(1);
+    await waitFor("B's genuine event after the forgery", () => b.port.outbox.length === 0, 10_000);
+    expect(await w1.eventCount('t-b')).toBe(1501);
+    expect((await w1.events('t-b', 1500, 1))[0]?.kind).not.toBe('tamper');
+    expect((await w1.status()).ingest.refused + (await w2.status()).ingest.refused).toBe(refusedBefore);
     // mosquitto logs the refused secret (denied publishes are only logged at debug level)
     expect(broker!.log()).toMatch(/not authori[sz]ed/i);
     for (const s of syncs) await s.stop();
