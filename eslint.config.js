@@ -62,6 +62,19 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // Type-aware: a promise nobody awaits or handles can end the daemon with an unhandled rejection, and a
+    // switch over a union must name every member (a new reason or command is handled everywhere).
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
+    },
+  },
   // Layering (docs/DESIGN: arrows point down; nothing imports bench/ or demo/), and which files may touch
   // a driver: only the store imports better-sqlite3, only adapters import mqtt and the hardware libraries.
   ...layer('shared/**/*.ts', [
