@@ -17,8 +17,11 @@ import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
-import { openStore } from './store/open.js';
-import type { CentralStore } from './store/types.js';
+import { isPostgresUrl, openStore } from './store/open.js';
+import type { StoreHealth } from './store/outage.js';
+import { PostgresLeaderLease } from './store/pg-lease.js';
+import type { CentralListType, CentralStore } from './store/types.js';
+import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -47,8 +50,13 @@ export interface CentralOptions {
   scryptCost?: number;
   beaconEveryMs?: number;
   snapshotEveryMs?: number;
-  /** Publish lists and beacons from this worker (default true). */
+  /**
+   * Take part in publishing lists and beacons (default true). On PostgreSQL the workers hold a leader
+   * lease and exactly one publishes; false keeps this worker out of it.
+   */
   publishLists?: boolean;
+  /** How often a PostgreSQL worker tries to take the publisher lease (default 1 s). */
+  leaseCheckEveryMs?: number;
   workerId?: string;
 }
 
@@ -56,6 +64,10 @@ export interface CentralStatus extends FleetReport {
   lists: Record<string, { version: number; snapshotVersion: number }>;
   events: number;
   ingest: IngestCounters;
+  /** `unavailable` while the database is down (PostgreSQL restart): nothing is acked meanwhile. */
+  database: StoreHealth;
+  /** Whether this worker is the one that publishes lists and beacons, and what it published. */
+  publisher: { leader: boolean; snapshots: number; deltas: number; beacons: number };
   broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
 }
 
@@ -102,7 +114,15 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
-  const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
+  const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
+    onHealthChange: (h) =>
+      h.state === 'ok'
+        ? logger.warn({ outages: h.outages }, 'the database is back; central resumes')
+        : logger.error(
+            { err: h.lastError },
+            'the database is unavailable; central retries with backoff and acks nothing meanwhile',
+          ),
+  });
   await store.init();
   const stops: (() => Promise<void> | void)[] = [() => store.close()];
   const stopAll = async () => {
@@ -153,8 +173,19 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         : brokerCredentials(opts.broker!).url);
     const publish = (topic: string, payload: Uint8Array, retain = false) =>
       link.publish(topic, payload, retain);
+    const leadership: Leadership =
+      opts.publishLists === false
+        ? new NeverLeader()
+        : isPostgresUrl(opts.db)
+          ? new PostgresLeaderLease({
+              url: opts.db,
+              logger,
+              ...(opts.leaseCheckEveryMs !== undefined ? { checkEveryMs: opts.leaseCheckEveryMs } : {}),
+            })
+          : new SoleLeader();
     const publisher = new ListPublisher({
       source: store,
+      isLeader: () => leadership.isLeader,
       listKey,
       publish,
       logger,
@@ -187,10 +218,33 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       },
     );
     stops.push(() => link.stop());
-    if (opts.publishLists !== false) {
-      await publisher.start();
-      stops.push(() => publisher.stop());
-    }
+    // Lists and beacons come from the one leader: at start (or when it takes the lease), after every
+    // reconnect to the broker (a broker restart without persistence drops the retained lists), and on
+    // every change made by any worker (PostgreSQL NOTIFY, plus a periodic catch-up).
+    let publishing = false;
+    const republish = (why: string) => {
+      if (!publishing || !leadership.isLeader) return;
+      logger.info({ why }, 'republishing every list and a time beacon');
+      publisher
+        .republishAll()
+        .catch((err: Error) =>
+          logger.error({ err }, 'republishing the lists failed; the next change or tick retries'),
+        );
+    };
+    link.onReconnect(() => republish('reconnected to the broker'));
+    await leadership.start(
+      (leader) => {
+        if (leader) republish('took the publisher lease');
+      },
+      (type) => {
+        if ((CENTRAL_LISTS as string[]).includes(type))
+          publisher.changed(type as CentralListType).catch(() => undefined);
+      },
+    );
+    stops.push(() => leadership.stop());
+    await publisher.start();
+    publishing = true;
+    stops.push(() => publisher.stop());
     const status = async (): Promise<CentralStatus> => {
       const lists: CentralStatus['lists'] = {};
       for (const type of CENTRAL_LISTS) {
@@ -202,6 +256,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         lists,
         events: await store.eventCount(),
         ingest: { ...ingest.counters },
+        database: store.health(),
+        publisher: { leader: leadership.isLeader, ...publisher.counters },
         broker: broker
           ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
           : { kind: 'external', url: redactUrl(opts.broker!) },
@@ -212,6 +268,16 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       http = new AdminHttp({
         admin,
         status,
+        health: async () => {
+          const database = await store.ping();
+          const brokerUp = link.connected;
+          return {
+            ok: database.state === 'ok' && brokerUp,
+            database: database.state,
+            broker: brokerUp ? 'connected' : 'disconnected',
+            leader: leadership.isLeader,
+          };
+        },
         port: opts.httpPort ?? 8480,
         host: opts.httpHost ?? '127.0.0.1',
         token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
