@@ -86,6 +86,10 @@ const start: CommandSpec = {
       type: 'number',
       description: 'log2 scrypt cost for new terminal secrets (default 14; benches lower it)',
     },
+    'beacon-every': {
+      type: 'number',
+      description: 'seconds between signed time beacons (default 10; 0 = none)',
+    },
   },
   help: `Examples:
   passgate central start --data ./central --issuer ./issuer
@@ -105,6 +109,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const mqttPort = optNum(cmd, 'mqtt-port');
     const httpPort = optNum(cmd, 'http-port');
     const scryptCost = optNum(cmd, 'scrypt-cost');
+    const beaconEvery = optNum(cmd, 'beacon-every');
+    if (beaconEvery !== undefined && (beaconEvery < 0 || beaconEvery > 86_400))
+      throw new UsageError('--beacon-every must be 0 … 86400 seconds');
     const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
     const issuerDir = optStr(cmd, 'issuer');
     const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
@@ -120,6 +127,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(db ? { db } : {}),
       ...(worker ? { workerId: worker } : {}),
       ...(scryptCost !== undefined ? { scryptCost } : {}),
+      ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
       ...(publicMqttUrl ? { publicMqttUrl } : {}),
       ...(issuer ? { listKey: issuer.listKey } : {}),
     }).catch((err: Error) => {
