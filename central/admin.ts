@@ -1,5 +1,6 @@
 // Central's admin operations, the same for the in-process API, the HTTP admin API and the CLI:
 // revoke, suspend, trust issuer keys, register terminals and enroll them with one-time codes.
+import { newEnrollmentCode, normalizeEnrollmentCode } from '../shared/enrollment-code.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
@@ -72,7 +73,7 @@ function assertSubject(sub: string): void {
 }
 
 export function hashCode(code: string): string {
-  return createHash('sha256').update(code.trim()).digest('hex');
+  return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
 }
 
 export class CentralAdmin implements BrokerAuth {
@@ -247,7 +248,7 @@ export class CentralAdmin implements BrokerAuth {
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
     assertTerminalId(terminal, 'terminal');
     assertRole(role);
-    const code = randomBytes(10).toString('base64url');
+    const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.log.info({ terminal, role }, 'created an enrollment code');
     return code;
