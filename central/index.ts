@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
 import type { KeyPair } from '../shared/keys.js';
-import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
+import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
 import { EmbeddedBroker } from './broker.js';
@@ -192,7 +192,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
-    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey);
+    // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
+    // subscribing how far central is, before it sends anything.
+    const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey);
     const fleet = new Fleet(store, logger);
     const admin = new CentralAdmin({
       store,
@@ -204,7 +206,22 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: external ? 5 : 4,
       ...(centralSecret ? { centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
-      onTerminalChanged: (id) => ingest.forget(id),
+      onTerminalChanged: (id) => {
+        ingest.forget(id);
+        // A newly registered terminal finds a retained ack (seq 0 for a new one) from its first connect.
+        void store
+          .terminal(id)
+          .then((rec) =>
+            publish(
+              topics.ack(id),
+              signAck(listKey, { terminal: id, seq: rec?.ackedSeq ?? 0, t: Date.now() }),
+              true,
+            ),
+          )
+          .catch((err: Error) =>
+            logger.warn({ terminal: id, err: err.message }, 'could not publish the first ack'),
+          );
+      },
       publish,
     });
     late.admin = admin;

@@ -110,6 +110,18 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
   try {
     store.open();
     stack.push({ name: 'store', stop: () => store.close() });
+    store.outbox.onDamage = (seqs) =>
+      logger.error(
+        { seqs: seqs.slice(0, 20), count: seqs.length, total: store.outbox.damagedRows },
+        'outbox rows unreadable: sent as record_lost so the sync goes on (check the storage)',
+      );
+    store.outbox.onRelease = (shift) =>
+      logger.warn(
+        { shift, lastSeq: store.outbox.lastSeq },
+        "central's ack arrived: the held outbox is released",
+      );
+    if (store.outbox.held)
+      logger.warn('the seq counter was rebuilt by recover: holding the outbox until central acks');
     const signingKey = loadSigningKey(config.signingKeyFile);
     const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));

@@ -209,11 +209,13 @@ or let the terminal resync from central before opening the gate.`,
         `${r.lostEventRows} event(s) could not be read and are lost; ${r.markers} record_lost event(s) ` +
           'stand in their place so the terminal keeps syncing with central',
       );
+    if (r.pagesSalvaged > 0)
+      lines.push(`${r.pagesSalvaged} event(s) read from the raw pages SQLite could not open`);
     if (r.seqCounterLost)
       lines.push(
-        `WARNING: the seq counter could not be read; it continues from ${r.lastSeq}, the highest event found. ` +
-          'If central already holds higher seqs from this terminal, new events will be taken for duplicates: ' +
-          'check the terminal on central before opening the gate',
+        `the seq counter could not be read; it continues from ${r.lastSeq}, the highest seq found. The outbox ` +
+          "is held: nothing is sent until central's signed ack says how far central is, and events made " +
+          'meanwhile are renumbered past it (no seq is used twice). `passgate terminal status` shows seq_hold',
       );
     lines.push(
       `new database integrity_check: ${r.integrity}`,

@@ -28,6 +28,9 @@ export const META_KEYS = [
   'beacon_seq',
   'beacon_t',
   'beacon_local',
+  'outbox_damaged',
+  'seq_hold',
+  'recovered_seq',
 ] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
