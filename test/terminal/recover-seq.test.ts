@@ -1,0 +1,138 @@
+// `terminal recover` after the seq counter became unreadable must never reuse a seq (issue 13 item 3).
+// Real processes and files: central in this process (embedded aedes + SQLite), the terminal daemon as a
+// child process (`passgate terminal start`), `passgate terminal recover` as a child process. A terminal
+// syncs 200 decisions, makes 100 more offline, its database is damaged, it is recovered and makes 30 new
+// decisions online: central must end with every one of the 30.
+//   header: the first 100 bytes overwritten. The rows are still in the file: raw-page salvage finds them
+//           and the counter (300); the new events get 301…330.
+//   wiped:  the file truncated to nothing: no row is left, the counter restarts at 0, so the outbox is
+//           held until central's retained ack (200) arrives; the 30 new events are renumbered to 201…230.
+import { closeSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCentral, type Central } from '../../central/index.js';
+import { enrollTerminal } from '../../demo/fleet.js';
+import { waitFor } from '../helpers/components.js';
+import { ensureBuilt, LineClient, runCli, startDaemon } from './fixture.js';
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+let dir: string;
+let central: Central;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'passgate-recover-seq-'));
+  central = await startCentral({
+    dataDir: join(dir, 'central'),
+    mqttPort: 0,
+    httpPort: -1,
+    logger,
+    scryptCost: 10,
+    beaconEveryMs: 0,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await central?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Online and offline configs of one enrolled terminal (same data folder), reading lines over TCP. */
+async function terminal(id: string): Promise<{ online: string; offline: string; db: string }> {
+  const online = await enrollTerminal(central, dir, {
+    id,
+    role: 'turnstile',
+    gate: 'north',
+    requirement: { k: 'venue', v: 'zoo' },
+    label: id,
+  });
+  const c = JSON.parse(readFileSync(online, 'utf8')) as Record<string, unknown>;
+  c.inputs = { stdin: false, tcp: { port: 0 }, repeatIgnoreMs: 0 };
+  writeFileSync(online, JSON.stringify(c));
+  const offline = join(dir, id, 'offline.json');
+  const { mqtt: _mqtt, ...rest } = c;
+  writeFileSync(offline, JSON.stringify(rest));
+  return { online, offline, db: join(dir, id, 'terminal.db') };
+}
+
+interface Status {
+  lastSeq: number;
+  outboxDepth: number;
+  seqHold: boolean;
+}
+
+/**
+ * Runs the daemon, sends n lines (each a committed `malformed` deny), waits for the outbox to drain when
+ * online, stops it with SIGTERM. Returns the terminal's last seq.
+ */
+async function decide(config: string, n: number, tag: string, online: boolean): Promise<number> {
+  const d = await startDaemon(config);
+  const status = async () => (await (await fetch(`http://127.0.0.1:${d.httpPort}/status`)).json()) as Status;
+  try {
+    const c = await LineClient.connect(d.tcpPort);
+    for (let i = 0; i < n; i++) await c.send(`PG1:NOT-A-CODE-${tag}-${i}`);
+    c.close();
+    if (online)
+      await waitFor(async () => (await status()).outboxDepth === 0, 30_000, `${tag}: outbox drained`);
+    return (await status()).lastSeq;
+  } finally {
+    d.proc.kill('SIGTERM');
+    await d.exited;
+  }
+}
+
+async function scenario(id: string, damage: (db: string) => void) {
+  const t = await terminal(id);
+  const synced = await decide(t.online, 200, 'synced', true);
+  const offline = await decide(t.offline, 100, 'offline', false);
+  damage(t.db);
+  const rec = runCli(['terminal', 'recover', '--config', t.online, '--json']);
+  expect(rec.code, rec.stderr).toBe(0);
+  const report = JSON.parse(rec.stdout) as { seqCounterLost: boolean; keptEvents: number; lastSeq: number };
+  const final = await decide(t.online, 30, 'after', true).catch((err: Error) => err);
+  const atCentral = await central.events(id, 0, 10_000);
+  const seqs = atCentral.map((e) => e.seq);
+  return { synced, offline, report, final, atCentral, seqs };
+}
+
+const run = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('terminal recover never reuses a seq', () => {
+  it('header overwritten: the rows and the counter are salvaged from the raw pages; the 30 new decisions reach central', async () => {
+    const r = await scenario('rec-header', (db) => {
+      const f = openSync(db, 'r+');
+      writeSync(f, Buffer.alloc(100, 0xab), 0, 100, 0);
+      closeSync(f);
+    });
+    const fresh = r.atCentral.filter((e) => e.seq > r.offline && e.reason === 'malformed');
+    console.info(
+      `header: synced ${r.synced}, offline up to ${r.offline}; recover kept ${r.report.keptEvents}, last seq ` +
+        `${r.report.lastSeq}; central holds ${r.atCentral.length}, ${fresh.length} of the 30 new decisions`,
+    );
+    expect(r.final).not.toBeInstanceOf(Error);
+    expect(r.report.keptEvents).toBeGreaterThanOrEqual(100);
+    expect(r.report.lastSeq).toBe(r.offline);
+    expect(fresh).toHaveLength(30);
+    expect(r.seqs).toEqual(run(r.final as number));
+  }, 120_000);
+
+  it('file wiped: the counter restarts from nothing, the outbox waits for central’s ack and the new decisions get fresh seqs', async () => {
+    const r = await scenario('rec-wiped', (db) => {
+      rmSync(`${db}-wal`, { force: true });
+      truncateSync(db, 0);
+    });
+    const fresh = r.atCentral.filter((e) => e.seq > r.synced && e.reason === 'malformed');
+    console.info(
+      `wiped: synced ${r.synced}, offline up to ${r.offline} (destroyed); counter lost ${r.report.seqCounterLost}; ` +
+        `central holds ${r.atCentral.length}, ${fresh.length} of the 30 new decisions`,
+    );
+    expect(r.report.seqCounterLost).toBe(true);
+    expect(r.final).not.toBeInstanceOf(Error);
+    // The offline decisions were destroyed with the file; the new ones follow central's last seq.
+    expect(fresh).toHaveLength(30);
+    expect(r.seqs).toEqual(run(r.final as number));
+  }, 120_000);
+});
