@@ -7,16 +7,15 @@
 //           and the counter (300); the new events get 301…330.
 //   wiped:  the file truncated to nothing: no row is left, the counter restarts at 0, so the outbox is
 //           held until central's retained ack (200) arrives; the 30 new events are renumbered to 201…230.
-import { closeSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
-import { enrollTerminal } from '../../demo/fleet.js';
-import { waitFor } from '../helpers/components.js';
-import { ensureBuilt, LineClient, runCli, startDaemon } from './fixture.js';
+import { ensureBuilt, runCli } from './fixture.js';
+import { decide, enrollOnlineAndOffline } from './synced-terminal.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 let dir: string;
@@ -40,52 +39,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Online and offline configs of one enrolled terminal (same data folder), reading lines over TCP. */
-async function terminal(id: string): Promise<{ online: string; offline: string; db: string }> {
-  const online = await enrollTerminal(central, dir, {
-    id,
-    role: 'turnstile',
-    gate: 'north',
-    requirement: { k: 'venue', v: 'zoo' },
-    label: id,
-  });
-  const c = JSON.parse(readFileSync(online, 'utf8')) as Record<string, unknown>;
-  c.inputs = { stdin: false, tcp: { port: 0 }, repeatIgnoreMs: 0 };
-  writeFileSync(online, JSON.stringify(c));
-  const offline = join(dir, id, 'offline.json');
-  const { mqtt: _mqtt, ...rest } = c;
-  writeFileSync(offline, JSON.stringify(rest));
-  return { online, offline, db: join(dir, id, 'terminal.db') };
-}
-
-interface Status {
-  lastSeq: number;
-  outboxDepth: number;
-  seqHold: boolean;
-}
-
-/**
- * Runs the daemon, sends n lines (each a committed `malformed` deny), waits for the outbox to drain when
- * online, stops it with SIGTERM. Returns the terminal's last seq.
- */
-async function decide(config: string, n: number, tag: string, online: boolean): Promise<number> {
-  const d = await startDaemon(config);
-  const status = async () => (await (await fetch(`http://127.0.0.1:${d.httpPort}/status`)).json()) as Status;
-  try {
-    const c = await LineClient.connect(d.tcpPort);
-    for (let i = 0; i < n; i++) await c.send(`PG1:NOT-A-CODE-${tag}-${i}`);
-    c.close();
-    if (online)
-      await waitFor(async () => (await status()).outboxDepth === 0, 30_000, `${tag}: outbox drained`);
-    return (await status()).lastSeq;
-  } finally {
-    d.proc.kill('SIGTERM');
-    await d.exited;
-  }
-}
-
 async function scenario(id: string, damage: (db: string) => void) {
-  const t = await terminal(id);
+  const t = await enrollOnlineAndOffline(central, dir, id);
   const synced = await decide(t.online, 200, 'synced', true);
   const offline = await decide(t.offline, 100, 'offline', false);
   damage(t.db);
