@@ -18,7 +18,7 @@ import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
-import { SqliteStore } from './store/sqlite.js';
+import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
@@ -108,7 +108,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     stack.length = 0;
   };
   try {
-    store.open();
+    store.open({ reserve: true });
     stack.push({ name: 'store', stop: () => store.close() });
     store.outbox.onDamage = (seqs) =>
       logger.error(
@@ -213,7 +213,15 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     // WAL checkpoint when the gate is idle, and at least every few seconds under continuous load.
     let lastDecision = 0;
     let lastCheckpoint = performance.now();
-    bus.on('decision', () => (lastDecision = performance.now()));
+    bus.on('decision', () => {
+      lastDecision = performance.now();
+      // By size too: an unthrottled burst must not grow the WAL until the disk is full.
+      try {
+        if (store.maintenance.checkpointIfWalOver(WAL_MAX_BYTES)) lastCheckpoint = lastDecision;
+      } catch (err) {
+        logger.warn({ err }, 'checkpoint by size failed');
+      }
+    });
     const timers = [
       setInterval(() => {
         const now = performance.now();
@@ -225,6 +233,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         } catch (err) {
           logger.warn({ err }, 'checkpoint failed');
         }
+        // The reserve was used on a full disk: write it again once there is room.
+        if (!store.maintenance.reserve.present && store.maintenance.restoreReserve())
+          logger.info('disk space reserve restored');
       }, CHECKPOINT_POLL_MS),
       setInterval(() => {
         try {
