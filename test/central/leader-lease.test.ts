@@ -6,25 +6,16 @@
 // newer than anything published before it), beacons stay strictly increasing, and a restarted worker
 // joins as a follower.
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openBeacon } from '../../shared/beacon.js';
 import { fromHex } from '../../shared/bytes.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { isDelta, openList } from '../../shared/lists.js';
 import { topics } from '../../shared/sync.js';
 import { waitFor } from '../helpers/components.js';
-import { exited, ScaleOut, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
+import { exited, scaleOutSuite, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
 
-const so = new ScaleOut();
-let ready = false;
-
-beforeAll(async () => {
-  ready = await so.start();
-}, 120_000);
-
-afterAll(async () => {
-  await so.stop();
-}, 60_000);
+const { so, ready } = scaleOutSuite();
 
 interface Seen {
   at: number;
@@ -37,7 +28,7 @@ const cti = (n: number) => n.toString(16).padStart(32, '0');
 
 describe('one list publisher across central workers', () => {
   it('the leader is killed mid-publish: the follower takes over within seconds and versions keep increasing', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!ready()) return ctx.skip();
     const w1 = await so.startWorker('w1', ['--beacon-every', '0.3']);
     const w2 = await so.startWorker('w2', ['--beacon-every', '0.3']);
     const key = new VerifyKey('EdDSA', fromHex(so.listPublicKeyHex));

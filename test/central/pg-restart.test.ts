@@ -3,28 +3,19 @@
 // terminals draining durable outboxes. PostgreSQL is restarted with `pg_ctl -m fast` (every session
 // terminated, as in an upgrade) three times while they drain. Both workers must stay alive, report the
 // outage on /healthz while the database is down, and end with every event stored exactly once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/components.js';
-import { exited, ScaleOut, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
+import { exited, scaleOutSuite, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
 
-const so = new ScaleOut();
-let ready = false;
+const { so, ready } = scaleOutSuite();
 const EVENTS = 5000;
-
-beforeAll(async () => {
-  ready = await so.start();
-}, 120_000);
-
-afterAll(async () => {
-  await so.stop();
-}, 60_000);
 
 const acked = async (w: WorkerProcess, id: string): Promise<number> =>
   (await w.api<WorkerStatus>('/status')).terminals.find((t) => t.id === id)?.ackedSeq ?? 0;
 
 describe('PostgreSQL restarts under load', () => {
   it('two workers survive three fast restarts; nothing lost or duplicated; health shows the outage', async (ctx) => {
-    if (!ready) return ctx.skip();
+    if (!ready()) return ctx.skip();
     const w1 = await so.startWorker('w1');
     const w2 = await so.startWorker('w2');
     const ids = ['pg-a', 'pg-b', 'pg-c'];

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { LIST_KEY_FILE, loadOrCreateListKey } from '../../central/list-key.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { PostgresCentralStore } from '../../central/store/postgres.js';
@@ -175,4 +176,17 @@ export class ScaleOut {
     await this.pg?.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Registers beforeAll/afterAll for a suite on one ScaleOut; `ready()` is false when a component is missing. */
+export function scaleOutSuite(): { so: ScaleOut; ready: () => boolean } {
+  const so = new ScaleOut();
+  let ready = false;
+  beforeAll(async () => {
+    ready = await so.start();
+  }, 120_000);
+  afterAll(async () => {
+    await so.stop();
+  }, 60_000);
+  return { so, ready: () => ready };
 }

@@ -107,11 +107,7 @@ describe('full disk', () => {
       rmSync(join(disk, 'filler-2'));
       const back = await burst(d, 50, 'back');
       expect(back).toMatchObject({ ok: 50, failed: 0 });
-      await waitFor(
-        () => existsSync(join(disk, 'terminal.db.reserve')),
-        10_000,
-        'the reserve written again',
-      );
+      await waitFor(() => existsSync(join(disk, 'terminal.db.reserve')), 10_000, 'the reserve written again');
 
       // Restart on a full disk: kill -9, no space left, start again.
       fill('filler-3');

@@ -3,39 +3,14 @@
 // central would refuse. Real processes: central in this process (aedes + SQLite), the terminal daemon as
 // a child process. The unreadable rows go out as record_lost markers, the outbox drains, nothing is
 // resent in a loop, /healthz says 503 outbox_damaged and central's fleet status shows the count.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from '../../central/index.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/components.js';
-import { ensureBuilt, startDaemon } from './fixture.js';
-import { decide, enrollOnlineAndOffline, type Status } from './synced-terminal.js';
+import { startDaemon } from './fixture.js';
+import { centralForSuite, decide, enrollOnlineAndOffline, type Status } from './synced-terminal.js';
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-let dir: string;
-let central: Central;
-
-beforeAll(async () => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'passgate-outbox-damage-'));
-  central = await startCentral({
-    dataDir: join(dir, 'central'),
-    mqttPort: 0,
-    httpPort: -1,
-    logger,
-    scryptCost: 10,
-    beaconEveryMs: 0,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await central?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = centralForSuite('outbox-damage');
 
 /** Breaks one byte of the body of the row with this seq, in place in the file (every copy of it). */
 function breakBody(db: string, seq: number): void {
@@ -50,7 +25,7 @@ function breakBody(db: string, seq: number): void {
 
 describe('outbox damage quick_check misses', () => {
   it('unreadable rows become record_lost, the outbox drains, health and central show the damage', async () => {
-    const t = await enrollOnlineAndOffline(central, dir, 'dmg-gate');
+    const t = await enrollOnlineAndOffline(suite.central(), suite.dir(), 'dmg-gate');
     const last = await decide(t.offline, 60, 'offline', false);
     const victims = [last - 40, last - 10];
     for (const seq of victims) breakBody(t.db, seq);
@@ -65,7 +40,7 @@ describe('outbox damage quick_check misses', () => {
           outboxDamaged: number;
         };
       await waitFor(async () => (await status()).outboxDepth === 0, 30_000, 'the outbox drained');
-      const events = await central.events('dmg-gate', 0, 10_000);
+      const events = await suite.central().events('dmg-gate', 0, 10_000);
       const lastSeq = (await status()).lastSeq;
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
       const lost = events.filter((e) => e.kind === 'record_lost');
@@ -74,7 +49,8 @@ describe('outbox damage quick_check misses', () => {
       expect(health.status).toBe(503);
       expect(JSON.stringify(await health.json())).toMatch(/outbox_damaged: 2/);
       await waitFor(
-        async () => (await central.status()).terminals.find((x) => x.id === 'dmg-gate')?.outboxDamaged === 2,
+        async () =>
+          (await suite.central().status()).terminals.find((x) => x.id === 'dmg-gate')?.outboxDamaged === 2,
         15_000,
         "central's fleet status showing the damage",
       );

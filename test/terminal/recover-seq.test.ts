@@ -8,39 +8,14 @@
 //   wiped:  the file truncated to nothing: no row is left, the counter restarts at 0, so the outbox is
 //           held until central's retained ack (200) arrives; the 30 new events are renumbered to 201…230.
 import { closeSync, openSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCentral, type Central } from '../../central/index.js';
-import { ensureBuilt, runCli } from './fixture.js';
-import { decide, enrollOnlineAndOffline } from './synced-terminal.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './fixture.js';
+import { centralForSuite, decide, enrollOnlineAndOffline } from './synced-terminal.js';
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
-let dir: string;
-let central: Central;
-
-beforeAll(async () => {
-  ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'passgate-recover-seq-'));
-  central = await startCentral({
-    dataDir: join(dir, 'central'),
-    mqttPort: 0,
-    httpPort: -1,
-    logger,
-    scryptCost: 10,
-    beaconEveryMs: 0,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await central?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = centralForSuite('recover-seq');
 
 async function scenario(id: string, damage: (db: string) => void) {
-  const t = await enrollOnlineAndOffline(central, dir, id);
+  const t = await enrollOnlineAndOffline(suite.central(), suite.dir(), id);
   const synced = await decide(t.online, 200, 'synced', true);
   const offline = await decide(t.offline, 100, 'offline', false);
   damage(t.db);
@@ -48,7 +23,7 @@ async function scenario(id: string, damage: (db: string) => void) {
   expect(rec.code, rec.stderr).toBe(0);
   const report = JSON.parse(rec.stdout) as { seqCounterLost: boolean; keptEvents: number; lastSeq: number };
   const final = await decide(t.online, 30, 'after', true).catch((err: Error) => err);
-  const atCentral = await central.events(id, 0, 10_000);
+  const atCentral = await suite.central().events(id, 0, 10_000);
   const seqs = atCentral.map((e) => e.seq);
   return { synced, offline, report, final, atCentral, seqs };
 }

@@ -1,11 +1,14 @@
 // A terminal enrolled at an in-process central, run as a real daemon process (`passgate terminal start`)
 // with an online config (MQTT to central) and an offline one (no sync) on the same data folder.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Central } from '../../central/index.js';
+import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
+import { startCentral, type Central } from '../../central/index.js';
 import { enrollTerminal } from '../../demo/fleet.js';
 import { waitFor } from '../helpers/components.js';
-import { LineClient, startDaemon } from './fixture.js';
+import { ensureBuilt, LineClient, startDaemon } from './fixture.js';
 
 /** Online and offline configs of one enrolled terminal (same data folder), reading lines over TCP. */
 export async function enrollOnlineAndOffline(
@@ -53,4 +56,30 @@ export async function decide(config: string, n: number, tag: string, online: boo
     d.proc.kill('SIGTERM');
     await d.exited;
   }
+}
+
+/**
+ * Registers beforeAll/afterAll for a suite: builds dist/ when needed, starts central in this process
+ * (embedded aedes on a free port, SQLite, no HTTP, no beacons) in a temp folder, and removes it after.
+ */
+export function centralForSuite(name: string): { central: () => Central; dir: () => string } {
+  let dir = '';
+  let central: Central | undefined;
+  beforeAll(async () => {
+    ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), `passgate-${name}-`));
+    central = await startCentral({
+      dataDir: join(dir, 'central'),
+      mqttPort: 0,
+      httpPort: -1,
+      logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
+      scryptCost: 10,
+      beaconEveryMs: 0,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await central?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return { central: () => central!, dir: () => dir };
 }
