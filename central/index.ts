@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
@@ -19,11 +20,11 @@ import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
+import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import { isPostgresUrl, openStore } from './store/open.js';
 import type { StoreHealth } from './store/outage.js';
 import { PostgresLeaderLease } from './store/pg-lease.js';
 import type { CentralListType, CentralStore } from './store/types.js';
-import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -112,6 +113,18 @@ function brokerCredentials(url: string): { url: string; username: string; passwo
   return { url: u.toString().replace(/\/$/, ''), username, password };
 }
 
+type Publish = (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
+
+/** The broker side: the embedded broker (started here) or an external one, and central's link to it. */
+interface BrokerSide {
+  broker: EmbeddedBroker | undefined;
+  link: CentralLink;
+  /** Where terminals connect. */
+  mqttUrl: string;
+  protocolVersion: 4 | 5;
+  centralSecret: string | undefined;
+}
+
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
@@ -126,65 +139,14 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
           ),
   });
   await store.init();
-  const stops: (() => Promise<void> | void)[] = [() => store.close()];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s();
-  };
-  try {
-    const external = opts.broker !== undefined;
-    const centralSecret = external ? undefined : randomBytes(24).toString('base64url');
-    let broker: EmbeddedBroker | undefined;
+  const life = new Lifecycle(logger);
+  life.started('store', () => store.close());
+  return life.run(async () => {
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
     const late: { admin?: CentralAdmin } = {};
-    let link: CentralLink;
-    if (!external) {
-      broker = new EmbeddedBroker({
-        port: opts.mqttPort ?? 1883,
-        host: opts.mqttHost ?? '0.0.0.0',
-        ...(opts.tls ? { tls: opts.tls } : {}),
-        auth: { authenticate: (u, s) => late.admin!.auth.authenticate(u, s) },
-        logger,
-      });
-      await broker.start();
-      stops.push(() => broker!.stop());
-      const scheme = opts.tls ? 'mqtts' : 'mqtt';
-      link = new CentralLink({
-        url: `${scheme}://127.0.0.1:${broker.port}`,
-        username: CENTRAL_USER,
-        password: centralSecret!,
-        protocolVersion: 4,
-        clientId: `${CENTRAL_CLIENT_PREFIX}${randomBytes(8).toString('hex')}`,
-        logger,
-        ...(opts.tls ? { ownLoopbackTls: true } : {}),
-      });
-    } else {
-      const c = brokerCredentials(opts.broker!);
-      link = new CentralLink({
-        ...c,
-        protocolVersion: 5,
-        // The random part makes the clientId unguessable (a known one could be taken over to kick the
-        // worker off the broker); the worker id keeps it readable in the broker's log.
-        clientId: `${CENTRAL_CLIENT_PREFIX}${opts.workerId ? `${opts.workerId}-` : ''}${randomBytes(8).toString('hex')}`,
-        logger,
-      });
-    }
-    const mqttUrl =
-      opts.publicMqttUrl ??
-      (broker
-        ? `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${broker.port}`
-        : brokerCredentials(opts.broker!).url);
-    const publish = (topic: string, payload: Uint8Array, retain = false) =>
-      link.publish(topic, payload, retain);
-    const leadership: Leadership =
-      opts.publishLists === false
-        ? new NeverLeader()
-        : isPostgresUrl(opts.db)
-          ? new PostgresLeaderLease({
-              url: opts.db,
-              logger,
-              ...(opts.leaseCheckEveryMs !== undefined ? { checkEveryMs: opts.leaseCheckEveryMs } : {}),
-            })
-          : new SoleLeader();
+    const side = await startBroker(opts, logger, life, (u, s) => late.admin!.auth.authenticate(u, s));
+    const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
+    const leadership = chooseLeadership(opts, logger);
     const publisher = new ListPublisher({
       source: store,
       isLeader: () => leadership.isLeader,
@@ -204,117 +166,41 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
-      mqttUrl: () => mqttUrl,
-      protocolVersion: external ? 5 : 4,
-      ...(centralSecret ? { centralSecret } : {}),
+      mqttUrl: () => side.mqttUrl,
+      protocolVersion: side.protocolVersion,
+      ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
       onTerminalChanged: (id) => {
         ingest.forget(id);
-        // A newly registered terminal finds a retained ack (seq 0 for a new one) from its first connect.
-        void store
-          .terminal(id)
-          .then((rec) =>
-            publish(
-              topics.ack(id),
-              signAck(listKey, { terminal: id, seq: rec?.ackedSeq ?? 0, t: Date.now() }),
-              true,
-            ),
-          )
-          .catch((err: Error) =>
-            logger.warn({ terminal: id, err: err.message }, 'could not publish the first ack'),
-          );
+        publishFirstAck(store, listKey, publish, id, logger);
       },
       publish,
     });
     late.admin = admin;
-    await link.start(
-      [external ? topics.sharedEvents : topics.allEvents, topics.allStatus],
-      async (topic, payload) => {
-        const t = parseTerminalTopic(topic);
-        if (!t) return;
-        if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-        else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
-      },
-    );
-    stops.push(() => link.stop());
-    // Lists and beacons come from the one leader: at start (or when it takes the lease), after every
-    // reconnect to the broker (a broker restart without persistence drops the retained lists), and on
-    // every change made by any worker (PostgreSQL NOTIFY, plus a periodic catch-up).
-    let publishing = false;
-    const republish = (why: string) => {
-      if (!publishing || !leadership.isLeader) return;
-      logger.info({ why }, 'republishing every list and a time beacon');
-      publisher
-        .republishAll()
-        .catch((err: Error) =>
-          logger.error({ err }, 'republishing the lists failed; the next change or tick retries'),
-        );
-    };
-    link.onReconnect(() => republish('reconnected to the broker'));
-    await leadership.start(
-      (leader) => {
-        if (leader) republish('took the publisher lease');
-      },
-      (type) => {
-        if ((CENTRAL_LISTS as string[]).includes(type))
-          publisher.changed(type as CentralListType).catch(() => undefined);
-      },
-    );
-    stops.push(() => leadership.stop());
-    await publisher.start();
-    publishing = true;
-    stops.push(() => publisher.stop());
-    const status = async (): Promise<CentralStatus> => {
-      const lists: CentralStatus['lists'] = {};
-      for (const type of CENTRAL_LISTS) {
-        const s = await store.listState(type);
-        lists[type] = { version: s.version, snapshotVersion: s.snapshotVersion };
-      }
+    await startIngest(side, ingest, fleet, life);
+    await startPublishing(leadership, publisher, side, logger, life);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher);
+    const health = async () => {
+      const database = await store.ping();
+      const brokerUp = side.link.connected;
       return {
-        ...(await fleet.report()),
-        lists,
-        events: await store.eventCount(),
-        ingest: { ...ingest.counters },
-        database: store.health(),
-        publisher: { leader: leadership.isLeader, ...publisher.counters },
-        broker: broker
-          ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
-          : { kind: 'external', url: redactUrl(opts.broker!) },
+        ok: database.state === 'ok' && brokerUp,
+        database: database.state,
+        broker: brokerUp ? 'connected' : 'disconnected',
+        leader: leadership.isLeader,
       };
     };
-    let http: AdminHttp | undefined;
-    if ((opts.httpPort ?? 8480) >= 0) {
-      http = new AdminHttp({
-        admin,
-        status,
-        health: async () => {
-          const database = await store.ping();
-          const brokerUp = link.connected;
-          return {
-            ok: database.state === 'ok' && brokerUp,
-            database: database.state,
-            broker: brokerUp ? 'connected' : 'disconnected',
-            leader: leadership.isLeader,
-          };
-        },
-        port: opts.httpPort ?? 8480,
-        host: opts.httpHost ?? '127.0.0.1',
-        token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
-        logger,
-      });
-      await http.start();
-      stops.push(() => http!.stop());
-    }
-    const { lists: a, registry: r } = admin;
+    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life);
     logger.info(
-      { broker: broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
+      { broker: side.broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
     );
+    const { lists: a, registry: r } = admin;
     return {
-      mqttPort: broker?.port ?? Number(new URL(opts.broker!).port || 1883),
-      httpPort: http?.port ?? -1,
-      mqttUrl,
-      protocolVersion: external ? 5 : 4,
+      mqttPort: side.broker?.port ?? Number(new URL(opts.broker!).port || 1883),
+      httpPort,
+      mqttUrl: side.mqttUrl,
+      protocolVersion: side.protocolVersion,
       listPublicKey: listKey.publicKey,
       store,
       revoke: (cti) => a.revoke(cti),
@@ -335,12 +221,201 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       stop: async () => {
         await publisher.idle();
         await ingest.idle();
-        await stopAll();
+        await life.stopAll();
         logger.info('central stopped');
       },
     };
-  } catch (err) {
-    await stopAll();
-    throw err;
+  });
+}
+
+/** Starts the embedded broker (unless `opts.broker` names an external one) and builds central's link. */
+async function startBroker(
+  opts: CentralOptions,
+  logger: Logger,
+  life: Lifecycle,
+  authenticate: (username: string, secret: string) => ReturnType<CentralAdmin['auth']['authenticate']>,
+): Promise<BrokerSide> {
+  if (opts.broker !== undefined) {
+    const c = brokerCredentials(opts.broker);
+    const link = new CentralLink({
+      ...c,
+      protocolVersion: 5,
+      // The random part makes the clientId unguessable (a known one could be taken over to kick the
+      // worker off the broker); the worker id keeps it readable in the broker's log.
+      clientId: `${CENTRAL_CLIENT_PREFIX}${opts.workerId ? `${opts.workerId}-` : ''}${randomBytes(8).toString('hex')}`,
+      logger,
+    });
+    return {
+      broker: undefined,
+      link,
+      mqttUrl: opts.publicMqttUrl ?? c.url,
+      protocolVersion: 5,
+      centralSecret: undefined,
+    };
   }
+  const centralSecret = randomBytes(24).toString('base64url');
+  const broker = new EmbeddedBroker({
+    port: opts.mqttPort ?? 1883,
+    host: opts.mqttHost ?? '0.0.0.0',
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    auth: { authenticate },
+    logger,
+  });
+  await broker.start();
+  life.started('broker', () => broker.stop());
+  const scheme = opts.tls ? 'mqtts' : 'mqtt';
+  const link = new CentralLink({
+    url: `${scheme}://127.0.0.1:${broker.port}`,
+    username: CENTRAL_USER,
+    password: centralSecret,
+    protocolVersion: 4,
+    clientId: `${CENTRAL_CLIENT_PREFIX}${randomBytes(8).toString('hex')}`,
+    logger,
+    ...(opts.tls ? { ownLoopbackTls: true } : {}),
+  });
+  return {
+    broker,
+    link,
+    mqttUrl: opts.publicMqttUrl ?? `${scheme}://127.0.0.1:${broker.port}`,
+    protocolVersion: 4,
+    centralSecret,
+  };
+}
+
+/** Connects central's link and routes terminal events to ingest and statuses to the fleet. */
+async function startIngest(side: BrokerSide, ingest: Ingest, fleet: Fleet, life: Lifecycle): Promise<void> {
+  await side.link.start(
+    [side.broker ? topics.allEvents : topics.sharedEvents, topics.allStatus],
+    async (topic, payload) => {
+      const t = parseTerminalTopic(topic);
+      if (!t) return;
+      if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
+      else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+    },
+  );
+  life.started('broker link', () => side.link.stop());
+}
+
+function statusReport(
+  opts: CentralOptions,
+  store: CentralStore,
+  fleet: Fleet,
+  ingest: Ingest,
+  side: BrokerSide,
+  leadership: Leadership,
+  publisher: ListPublisher,
+): () => Promise<CentralStatus> {
+  return async () => {
+    const lists: CentralStatus['lists'] = {};
+    for (const type of CENTRAL_LISTS) {
+      const s = await store.listState(type);
+      lists[type] = { version: s.version, snapshotVersion: s.snapshotVersion };
+    }
+    return {
+      ...(await fleet.report()),
+      lists,
+      events: await store.eventCount(),
+      ingest: { ...ingest.counters },
+      database: store.health(),
+      publisher: { leader: leadership.isLeader, ...publisher.counters },
+      broker: side.broker
+        ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
+        : { kind: 'external', url: redactUrl(opts.broker!) },
+    };
+  };
+}
+
+/** The admin HTTP API unless httpPort is -1; returns its port (or -1). */
+async function startAdminHttp(
+  opts: CentralOptions,
+  admin: CentralAdmin,
+  status: () => Promise<CentralStatus>,
+  health: () => Promise<{ ok: boolean } & Record<string, unknown>>,
+  logger: Logger,
+  life: Lifecycle,
+): Promise<number> {
+  if ((opts.httpPort ?? 8480) < 0) return -1;
+  const http = new AdminHttp({
+    admin,
+    status,
+    health,
+    port: opts.httpPort ?? 8480,
+    host: opts.httpHost ?? '127.0.0.1',
+    token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
+    logger,
+  });
+  await http.start();
+  life.started('admin http', () => http.stop());
+  return http.port;
+}
+
+/** PostgreSQL workers elect one publisher (a lease); SQLite central always publishes; or never. */
+function chooseLeadership(opts: CentralOptions, logger: Logger): Leadership {
+  if (opts.publishLists === false) return new NeverLeader();
+  if (!isPostgresUrl(opts.db)) return new SoleLeader();
+  return new PostgresLeaderLease({
+    url: opts.db,
+    logger,
+    ...(opts.leaseCheckEveryMs !== undefined ? { checkEveryMs: opts.leaseCheckEveryMs } : {}),
+  });
+}
+
+/**
+ * Lists and beacons come from the one leader: at start (or when it takes the lease), after every
+ * reconnect to the broker (a broker restart without persistence drops the retained lists), and on every
+ * change made by any worker (PostgreSQL NOTIFY, plus a periodic catch-up).
+ */
+async function startPublishing(
+  leadership: Leadership,
+  publisher: ListPublisher,
+  side: BrokerSide,
+  logger: Logger,
+  life: Lifecycle,
+): Promise<void> {
+  let publishing = false;
+  const republish = (why: string) => {
+    if (!publishing || !leadership.isLeader) return;
+    logger.info({ why }, 'republishing every list and a time beacon');
+    publisher
+      .republishAll()
+      .catch((err: Error) =>
+        logger.error({ err }, 'republishing the lists failed; the next change or tick retries'),
+      );
+  };
+  side.link.onReconnect(() => republish('reconnected to the broker'));
+  await leadership.start(
+    (leader) => {
+      if (leader) republish('took the publisher lease');
+    },
+    (type) => {
+      if ((CENTRAL_LISTS as string[]).includes(type))
+        publisher.changed(type as CentralListType).catch(() => undefined);
+    },
+  );
+  life.started('publisher lease', () => leadership.stop());
+  await publisher.start();
+  publishing = true;
+  life.started('list publisher', () => publisher.stop());
+}
+
+/** A newly registered terminal finds a retained ack (seq 0 for a new one) from its first connect. */
+function publishFirstAck(
+  store: CentralStore,
+  listKey: KeyPair,
+  publish: Publish,
+  id: string,
+  logger: Logger,
+): void {
+  void store
+    .terminal(id)
+    .then((rec) =>
+      publish(
+        topics.ack(id),
+        signAck(listKey, { terminal: id, seq: rec?.ackedSeq ?? 0, t: Date.now() }),
+        true,
+      ),
+    )
+    .catch((err: Error) =>
+      logger.warn({ terminal: id, err: err.message }, 'could not publish the first ack'),
+    );
 }

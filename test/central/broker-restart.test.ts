@@ -14,9 +14,9 @@ import { SqliteCentralStore } from '../../central/store/sqlite.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { waitFor } from '../helpers/components.js';
-import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { FakePort } from './fake-port.js';
+import { waitFor } from '../../testkit/wait.js';
+import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../../testkit/mosquitto.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const ready = haveMosquitto();
@@ -90,9 +90,9 @@ describe.skipIf(!ready)('mosquitto restarts', () => {
       issuer: 'city',
     });
     await waitFor(
+      'two retained snapshots before the restart',
       async () => (await retained(broker.url, user, pass, 'passgate/v1/lists/+/snapshot')).length === 2,
       10_000,
-      'two retained snapshots before the restart',
     );
 
     await broker.restart({ kill: true });
@@ -115,11 +115,11 @@ describe.skipIf(!ready)('mosquitto restarts', () => {
     sync.start();
     try {
       await waitFor(
+        'the trust and revocation lists at a terminal enrolled after the broker restart',
         () =>
           (port.store.listVersions.get('trust') ?? 0) >= 2 &&
           (port.store.listVersions.get('revocation') ?? 0) >= 1,
         15_000,
-        'the trust and revocation lists at a terminal enrolled after the broker restart',
       );
       const seconds = (Date.now() - restartedAt) / 1000;
       console.info(`lists at the new terminal ${seconds.toFixed(1)} s after the broker restart`);

@@ -12,7 +12,7 @@ import { fromHex } from '../../shared/bytes.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { isDelta, openList } from '../../shared/lists.js';
 import { topics } from '../../shared/sync.js';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { exited, scaleOutSuite, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
 
 const { so, ready } = scaleOutSuite();
@@ -52,14 +52,14 @@ describe('one list publisher across central workers', () => {
     });
     await sub.subscribeAsync(['passgate/v1/lists/revocation/+', topics.time], { qos: 1 });
     try {
-      await waitFor(async () => (await status(w1)).publisher.leader, 10_000, 'w1 leads');
+      await waitFor('w1 leads', async () => (await status(w1)).publisher.leader, 10_000);
       let n = 0;
       const revokeThroughFollower = async (w: WorkerProcess) => w.api('/revoke', { cti: cti(++n) });
       for (let i = 0; i < 10; i++) await revokeThroughFollower(w2);
       await waitFor(
+        'the leader publishing the follower’s changes',
         () => seen.some((s) => s.kind === 'delta' && s.version >= 11),
         10_000,
-        'the leader publishing the follower’s changes',
       );
       const follower = await status(w2);
       expect(follower.publisher).toEqual({ leader: false, snapshots: 0, deltas: 0, beacons: 0 });
@@ -75,14 +75,14 @@ describe('one list publisher across central workers', () => {
       const killedAt = Date.now();
       w1.child.kill('SIGKILL');
       await exited(w1.child);
-      await waitFor(async () => (await status(w2)).publisher.leader, 15_000, 'w2 takes the lease');
+      await waitFor('w2 takes the lease', async () => (await status(w2)).publisher.leader, 15_000);
       const leaderAfterMs = Date.now() - killedAt;
       await churn;
       const finalVersion = (await status(w2)).lists.revocation!.version;
       await waitFor(
+        `version ${finalVersion} published by the new leader`,
         () => seen.some((s) => s.kind !== 'beacon' && s.at > killedAt && s.version === finalVersion),
         15_000,
-        `version ${finalVersion} published by the new leader`,
       );
       const firstAfter = seen.find((s) => s.at > killedAt + 0 && s.kind !== 'beacon' && s.at - killedAt > 0);
       const publishedAfterMs = (firstAfter?.at ?? Date.now()) - killedAt;
@@ -111,9 +111,9 @@ describe('one list publisher across central workers', () => {
       await revokeThroughFollower(w1b);
       const v = (await status(w1b)).lists.revocation!.version;
       await waitFor(
+        'w2 publishes w1b’s change',
         () => seen.some((s) => s.kind === 'delta' && s.version === v),
         10_000,
-        'w2 publishes w1b’s change',
       );
       expect((await status(w1b)).publisher).toEqual({ leader: false, snapshots: 0, deltas: 0, beacons: 0 });
       expect((await status(w2)).publisher.leader).toBe(true);

@@ -4,7 +4,7 @@
 // terminated, as in an upgrade) three times while they drain. Both workers must stay alive, report the
 // outage on /healthz while the database is down, and end with every event stored exactly once.
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { exited, scaleOutSuite, type WorkerProcess, type WorkerStatus } from './scale-out-fixture.js';
 
 const { so, ready } = scaleOutSuite();
@@ -24,26 +24,26 @@ describe('PostgreSQL restarts under load', () => {
     const alive = () => w1.child.exitCode === null && w2.child.exitCode === null;
     const started = Date.now();
 
-    await waitFor(async () => (await acked(w1, 'pg-a')) > 200, 30_000, 'ingest under way');
+    await waitFor('ingest under way', async () => (await acked(w1, 'pg-a')) > 200, 30_000);
     so.pg!.restart();
     // A stop long enough to see the outage, then a start.
     await waitFor(
+      'ingest again',
       async () => (await acked(w1, 'pg-b')) > (await acked(w1, 'pg-a')) / 4,
       30_000,
-      'ingest again',
     );
     so.pg!.pause();
     await waitFor(
+      'w2 /healthz reporting the database outage',
       async () => {
         const h = await w2.health();
         return h?.status === 503 && h.body.database === 'unavailable';
       },
       15_000,
-      'w2 /healthz reporting the database outage',
     );
     expect(alive()).toBe(true);
     so.pg!.resume();
-    await waitFor(async () => (await w2.health())?.status === 200, 30_000, 'w2 healthy again');
+    await waitFor('w2 healthy again', async () => (await w2.health())?.status === 200, 30_000);
     so.pg!.restart();
 
     const codes = await Promise.race([

@@ -11,12 +11,13 @@ import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { PostgresCentralStore } from '../../central/store/postgres.js';
 import { toHex } from '../../shared/bytes.js';
 import { generateKeyPair } from '../../shared/keys.js';
-import { freePort, waitFor } from '../helpers/components.js';
-import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { startPostgres, type PgCluster } from '../helpers/postgres.js';
+import { freePort } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
+import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../../testkit/mosquitto.js';
+import { startPostgres, type PgCluster } from '../../testkit/postgres.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const simTerminal = join(root, 'dist', 'bench', 'support', 'sim-terminal.js');
+const simTerminal = join(root, 'dist', 'testkit', 'sim-terminal.js');
 
 export interface WorkerProcess {
   name: string;
@@ -122,7 +123,7 @@ export class ScaleOut {
       },
     };
     this.workers.push(w);
-    await waitFor(async () => (await w.health())?.status === 200, 30_000, `worker ${name} up`).catch(
+    await waitFor(`worker ${name} up`, async () => (await w.health())?.status === 200, 30_000).catch(
       (err: Error) => {
         throw new Error(`${err.message}\n${stderr.slice(-2000)}`);
       },

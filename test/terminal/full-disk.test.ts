@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WAL_MAX_BYTES } from '../../terminal/store/sqlite.js';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { ensureBuilt, LineClient, makeFleet, startDaemon, type Daemon, type Fleet } from './fixture.js';
 
 let fleet: Fleet;
@@ -107,7 +107,7 @@ describe('full disk', () => {
       rmSync(join(disk, 'filler-2'));
       const back = await burst(d, 50, 'back');
       expect(back).toMatchObject({ ok: 50, failed: 0 });
-      await waitFor(() => existsSync(join(disk, 'terminal.db.reserve')), 10_000, 'the reserve written again');
+      await waitFor('the reserve written again', () => existsSync(join(disk, 'terminal.db.reserve')), 10_000);
 
       // Restart on a full disk: kill -9, no space left, start again.
       fill('filler-3');

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { startDaemon } from './fixture.js';
 import { centralForSuite, decide, enrollOnlineAndOffline, type Status } from './synced-terminal.js';
 
@@ -39,7 +39,7 @@ describe('outbox damage quick_check misses', () => {
         (await (await fetch(`http://127.0.0.1:${d.httpPort}/status`)).json()) as Status & {
           outboxDamaged: number;
         };
-      await waitFor(async () => (await status()).outboxDepth === 0, 30_000, 'the outbox drained');
+      await waitFor('the outbox drained', async () => (await status()).outboxDepth === 0, 30_000);
       const events = await suite.central().events('dmg-gate', 0, 10_000);
       const lastSeq = (await status()).lastSeq;
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
@@ -49,10 +49,10 @@ describe('outbox damage quick_check misses', () => {
       expect(health.status).toBe(503);
       expect(JSON.stringify(await health.json())).toMatch(/outbox_damaged: 2/);
       await waitFor(
+        "central's fleet status showing the damage",
         async () =>
           (await suite.central().status()).terminals.find((x) => x.id === 'dmg-gate')?.outboxDamaged === 2,
         15_000,
-        "central's fleet status showing the damage",
       );
       // No resend loop: the batches were acked, nothing is in flight any more.
       expect(d.stderr()).not.toMatch(/could not read the outbox/);

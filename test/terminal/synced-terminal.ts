@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
-import { enrollTerminal } from '../../demo/fleet.js';
-import { waitFor } from '../helpers/components.js';
+import { enrollTerminal } from '../../testkit/fleet.js';
+import { waitFor } from '../../testkit/wait.js';
 import { ensureBuilt, LineClient, startDaemon } from './fixture.js';
 
 /** Online and offline configs of one enrolled terminal (same data folder), reading lines over TCP. */
@@ -50,7 +50,7 @@ export async function decide(config: string, n: number, tag: string, online: boo
     for (let i = 0; i < n; i++) await c.send(`PG1:NOT-A-CODE-${tag}-${i}`);
     c.close();
     if (online)
-      await waitFor(async () => (await status()).outboxDepth === 0, 30_000, `${tag}: outbox drained`);
+      await waitFor(`${tag}: outbox drained`, async () => (await status()).outboxDepth === 0, 30_000);
     return (await status()).lastSeq;
   } finally {
     d.proc.kill('SIGTERM');
