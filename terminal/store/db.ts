@@ -38,6 +38,11 @@ function sqliteCode(err: unknown): string | undefined {
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
 }
 
+/** The disk (or the page limit) is full: SQLITE_FULL only (an I/O error is another problem). */
+export function isFull(err: unknown): boolean {
+  return err instanceof StorageFullError || sqliteCode(err) === 'SQLITE_FULL';
+}
+
 /** An error from the database itself (as opposed to a bug in the code around it). */
 export function isStorageError(err: unknown): boolean {
   return err instanceof StorageError || sqliteCode(err) !== undefined;
@@ -56,6 +61,11 @@ export function asStorageError(err: unknown, what: string): unknown {
   return new StorageError(message, code);
 }
 
+/** The WAL is checkpointed once it holds this much, whatever the time (a burst must not fill the disk). */
+export const WAL_MAX_BYTES = 1024 * 1024;
+/** Space kept in terminal.db.reserve: at least one WAL's worth, so a checkpoint can always run. */
+export const RESERVE_BYTES = WAL_MAX_BYTES + 256 * 1024;
+
 /** Counters kept in the `meta` table (one row each). */
 export const META_KEYS = [
   'last_seq',
@@ -66,6 +76,9 @@ export const META_KEYS = [
   'beacon_seq',
   'beacon_t',
   'beacon_local',
+  'outbox_damaged',
+  'seq_hold',
+  'recovered_seq',
 ] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
@@ -101,7 +114,9 @@ export function openDatabase(path: string, options: { quickCheck?: boolean } = {
     // Checkpoints run between decisions (maintenance.checkpoint()), not inside a commit: keeps the tail
     // latency low.
     db.pragma('wal_autocheckpoint = 0');
-    db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`);
+    // After a checkpoint the WAL restarts from its beginning and is truncated to this size: with the
+    // checkpoint by size (Maintenance.checkpointIfWalOver) the WAL stays near WAL_MAX_BYTES.
+    db.pragma(`journal_size_limit = ${WAL_MAX_BYTES}`);
     if (options.quickCheck ?? true) {
       const rows = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
       const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
