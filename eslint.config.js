@@ -11,7 +11,7 @@ const NOT_IMPORTED = ['**/bench/**', '**/demo/**'];
  * that own it. Tests beside the code may use drivers (they check the code that owns them).
  */
 function layer(files, banned, owners = {}, ignores = []) {
-  const ownedDrivers = Object.values(owners).flat();
+  const ownedDrivers = [...new Set(Object.values(owners).flat())];
   const configs = [
     {
       files: [files],
@@ -92,6 +92,7 @@ export default tseslint.config(
   ...layer('central/**/*.ts', ['**/terminal/**', ...NOT_IMPORTED], {
     'central/store/sqlite.ts': ['better-sqlite3'],
     'central/store/postgres.ts': ['pg'],
+    'central/store/pg-lease.ts': ['pg'],
     'central/link.ts': ['mqtt'],
     'central/broker.ts': ['aedes'],
   }),
