@@ -147,6 +147,9 @@ export class PostgresCentralStore implements CentralStore {
       // A server that is down refuses at once; one that is unreachable must not hang a call forever.
       connectionTimeoutMillis: 5_000,
     });
+    // Every client keeps a listener for its whole life: pg-pool drops its own while a client is checked
+    // out, and an 'error' event with no listener ends the process.
+    pool.on('connect', (client) => client.on('error', (err) => this.tracker.failed(err)));
     pool.on('error', (err) => {
       // An idle client died (server restart): the pool drops it and connects anew on the next call.
       this.tracker.failed(err);
