@@ -233,5 +233,5 @@ describe('passgate terminal start (real process)', () => {
     expect(after.map((e) => e.seq)).toEqual(before.map((e) => e.seq));
     const status = runCli(['terminal', 'status', '--config', fleet.configFile, '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ lastSeq: before.length, lists: {} });
-  });
+  }, 120_000);
 });
