@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, keyId, type Alg, type KeyPair } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
-import { assertTerminalId, COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
+import { assertRole, assertSubject, assertTerminalId } from '../shared/ids.js';
+import { COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
 import type { Principal } from './acl.js';
 import type { BrokerAuth } from './broker.js';
 import { fleetReport } from './fleet.js';
@@ -22,7 +23,6 @@ import type { CentralStore } from './store/types.js';
 
 export const CENTRAL_USER = 'central';
 const CTI_HEX = /^[0-9a-f]{32}$/;
-const ROLE = /^[a-z][a-z0-9-]{0,31}$/;
 
 export interface TerminalCredentials {
   terminalId: string;
@@ -59,16 +59,6 @@ export interface AdminOptions {
 
 export function isCommand(v: unknown): v is Command {
   return typeof v === 'string' && (COMMANDS as readonly string[]).includes(v);
-}
-
-function assertRole(role: string): void {
-  if (!ROLE.test(role))
-    throw new RangeError(`role: "${role}" must be 1-32 lowercase letters, digits or dashes`);
-}
-
-function assertSubject(sub: string): void {
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
-    throw new RangeError('sub: 1-128 characters');
 }
 
 export function hashCode(code: string): string {
@@ -223,7 +213,6 @@ export class CentralAdmin implements BrokerAuth {
     alg: Alg = 'EdDSA',
   ): Promise<TerminalCredentials> {
     assertTerminalId(id, 'terminal');
-    if (id === CENTRAL_USER) throw new RangeError(`terminal: "${CENTRAL_USER}" is reserved`);
     assertRole(role);
     assertPublicKey(alg, publicKey, 'publicKey');
     if (await this.opts.store.terminal(id)) throw new RangeError(`terminal: "${id}" is already registered`);

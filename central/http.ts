@@ -1,6 +1,7 @@
 // The small admin HTTP API (localhost by default): JSON in, JSON out, bodies validated field by field.
 // Every route needs `Authorization: Bearer <admin token>` except POST /enroll (a terminal redeeming its
 // one-time code: the code is the credential) and GET /healthz.
+import { InvalidInput } from '../shared/errors.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
@@ -184,7 +185,7 @@ export class AdminHttp {
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);
     } catch (err) {
-      if (err instanceof BadRequest || err instanceof RangeError)
+      if (err instanceof BadRequest || err instanceof RangeError || err instanceof InvalidInput)
         return send(400, { error: 'invalid', message: (err as Error).message });
       this.log.error({ err }, 'admin request failed');
       send(500, { error: 'internal', message: 'central could not complete the request; see its log' });

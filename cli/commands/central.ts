@@ -11,6 +11,7 @@ import type { KeyPair } from '../../shared/keys.js';
 import { fleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
+import { assertTerminalId } from '../../shared/ids.js';
 import { COMMANDS } from '../../shared/sync.js';
 import { centralClient, centralOptions } from '../central-client.js';
 import { UsageError, UserError, optNum, optStr, str, type CommandSpec } from '../command.js';
@@ -284,6 +285,7 @@ const command: CommandSpec = {
 Commands are not queued: a terminal that is offline now never gets it (send it again when it is back).`,
   async run(cmd, io) {
     const terminal = str(cmd, 'terminal');
+    assertTerminalId(terminal, '--terminal');
     const word = str(cmd, 'command');
     if (!(COMMANDS as readonly string[]).includes(word))
       throw new UsageError(`--command must be one of ${COMMANDS.join(', ')}, got "${word}"`);

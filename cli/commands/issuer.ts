@@ -4,7 +4,7 @@ import { toHex } from '../../shared/bytes.js';
 import { coseKeyFromPublic, keyId, type Alg } from '../../shared/keys.js';
 import { encodeCbor } from '../../shared/cbor.js';
 import { Wallet } from '../../wallet/wallet.js';
-import { ROLES } from '../../terminal/config.js';
+import { assertRole, assertSubject, assertTerminalId, ROLES } from '../../shared/ids.js';
 import { centralClient, centralOptions } from '../central-client.js';
 import {
   UsageError,
@@ -49,8 +49,6 @@ function duration(seconds: number): string {
       : `${seconds} s`;
 }
 
-const SUBJECT = /^[A-Za-z0-9_.:-]{3,64}$/;
-
 /** revoke and suspend: the same change, made in the issuer folder or at a running central. */
 async function changeRevocations(
   cmd: ParsedCommand,
@@ -63,6 +61,9 @@ async function changeRevocations(
   },
 ): Promise<number> {
   const value = str(cmd, change.field);
+  if (change.field === 'sub') assertSubject(value, '--sub');
+  else if (!/^[0-9a-fA-F]{32}$/.test(value))
+    throw new UsageError(`--cti must be the credential serial, 32 hex digits, got "${value}"`);
   if (target(cmd) === 'central') {
     const client = centralClient(cmd);
     const { version } = await client.request<{ version: number }>(change.route, { [change.field]: value });
@@ -128,8 +129,7 @@ export const issuerCommands: CommandSpec[] = [
     },
     async run(cmd, io) {
       const sub = str(cmd, 'sub');
-      if (!SUBJECT.test(sub))
-        throw new UsageError('--sub must be a pseudonym of 3-64 letters, digits or _.:-');
+      assertSubject(sub, '--sub');
       const days = optNum(cmd, 'days') ?? 30;
       if (!(days > 0 && days <= 3650)) throw new UsageError('--days must be between 0 and 3650');
       const ent = strs(cmd, 'ent').map(parseEntitlement);
@@ -200,9 +200,9 @@ With --central the change is published to every connected terminal at once (a si
 The code works once. On the terminal: passgate terminal enroll --code CODE --dir DIR --gate GATE`,
     async run(cmd, io) {
       const terminal = str(cmd, 'terminal');
+      assertTerminalId(terminal, '--terminal');
       const role = str(cmd, 'role');
-      if (!(ROLES as readonly string[]).includes(role))
-        throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${role}"`);
+      assertRole(role, '--role');
       const ttl = optNum(cmd, 'ttl') ?? DAY;
       if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 30 * DAY)
         throw new UsageError('--ttl must be whole seconds between 1 and 2592000 (30 days)');

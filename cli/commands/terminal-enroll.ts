@@ -5,12 +5,11 @@ import { join, resolve } from 'node:path';
 import type { EnrollmentResult } from '../../central/admin.js';
 import { writeJsonAtomic } from '../../shared/files.js';
 import { toHex } from '../../shared/bytes.js';
-import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
+import { assertGate, isRole, ROLES } from '../../shared/ids.js';
+import { ConfigError, loadConfig } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
-import { UsageError, UserError, optStr, str, type CommandSpec } from '../command.js';
-
-const GATE = /^[A-Za-z0-9._-]{1,64}$/;
+import { UserError, optStr, str, type CommandSpec } from '../command.js';
 
 export const enroll: CommandSpec = {
   name: 'terminal enroll',
@@ -34,8 +33,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
   async run(cmd, io) {
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
-    if (gate !== undefined && !GATE.test(gate))
-      throw new UsageError('--gate must be 1-64 letters, digits or ._-');
+    if (gate !== undefined) assertGate(gate, '--gate');
     const configFile = join(dir, 'terminal.json');
     if (existsSync(configFile))
       throw new UserError(`${configFile} already exists: this folder is enrolled (use another --dir)`);
@@ -55,7 +53,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       alg: 'EdDSA',
     });
     const role = r.config.role;
-    if (!(ROLES as readonly string[]).includes(role))
+    if (!isRole(role))
       throw new UserError(
         `central enrolled ${r.terminalId} with role "${role}", which this terminal cannot run (${ROLES.join(', ')})`,
       );
