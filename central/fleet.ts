@@ -10,8 +10,14 @@ export interface FleetEntry {
   lastSeen?: number;
   /** Highest contiguous seq committed at central. */
   ackedSeq: number;
-  /** Events the terminal still holds (from its last heartbeat). */
+  /**
+   * Events the terminal holds that central has not stored: its last seq as of its last status minus what
+   * central stored (ackedSeq), so an ack after that status already counts. Older terminals without lastSeq
+   * report their outbox depth instead.
+   */
   outboxLag?: number;
+  /** Unix ms of the status the lag, lists and clock come from. */
+  statusAt?: number;
   lists?: TerminalStatus['lists'];
   clock?: TerminalStatus['clock'];
 }
@@ -32,7 +38,9 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
     const online = s?.state === 'online' && r.lastSeen !== undefined && now - r.lastSeen < staleMs;
     const e: FleetEntry = { id: r.id, role: r.role, online, ackedSeq: r.ackedSeq };
     if (r.lastSeen !== undefined) e.lastSeen = r.lastSeen;
-    if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
+    if (s?.lastSeq !== undefined) e.outboxLag = Math.max(0, s.lastSeq - r.ackedSeq);
+    else if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
+    if (s) e.statusAt = r.lastSeen ?? s.at;
     if (s?.lists) e.lists = s.lists;
     if (s?.clock) e.clock = s.clock;
     return e;

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { boundedStep, STOP_STEP_MS } from '../shared/deadline.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
@@ -86,7 +87,8 @@ export interface Central {
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
-  stop(): Promise<void>;
+  /** Stops every part in reverse, each step bounded (shared/deadline.ts); true when all finished in time. */
+  stop(): Promise<boolean>;
 }
 
 function brokerCredentials(url: string): { url: string; username: string; password: string } {
@@ -105,8 +107,16 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
   await store.init();
   const stops: (() => Promise<void> | void)[] = [() => store.close()];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s();
+  /** Stops every part in reverse, each within STOP_STEP_MS; true when every step finished in time. */
+  const stopAll = async (): Promise<boolean> => {
+    let clean = true;
+    for (const s of stops.reverse())
+      clean =
+        (await boundedStep(s, STOP_STEP_MS, (why) =>
+          logger.warn({ why: why === 'timeout' ? 'timeout' : why.message }, 'a shutdown step did not finish'),
+        )) && clean;
+    stops.length = 0;
+    return clean;
   };
   try {
     const external = opts.broker !== undefined;
@@ -248,10 +258,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       eventCount: (t) => store.eventCount(t),
       events: (t, after, limit) => store.events(t, after, limit),
       stop: async () => {
-        await publisher.idle();
-        await ingest.idle();
-        await stopAll();
-        logger.info('central stopped');
+        const drained =
+          (await boundedStep(() => publisher.idle())) && (await boundedStep(() => ingest.idle()));
+        const clean = (await stopAll()) && drained;
+        logger.info({ clean }, 'central stopped');
+        return clean;
       },
     };
   } catch (err) {

@@ -1,4 +1,4 @@
-// MQTT contract between terminals and central (see docs/ and DESIGN "MQTT"). Topics, and the CBOR
+// MQTT contract between terminals and central (see docs/central.md). Topics, and the CBOR
 // payloads on them. QoS 1 everywhere.
 import { asUint, decodeCbor, encodeCbor, isMap, wideUint, type CborLimits } from './cbor.js';
 import { parseSign1, signSign1, verifySign1 } from './cose.js';

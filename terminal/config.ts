@@ -226,7 +226,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
     verify: { windowSeconds: r.verify?.windowSeconds ?? 30, skewSeconds: r.verify?.skewSeconds ?? 0 },
     antiPassbackSeconds: r.antiPassbackSeconds ?? (role === 'turnstile' ? 300 : 0),
     capacity: r.capacity ?? 0,
-    // DESIGN: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
+    // docs/terminal.md: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
     clock: {
       failOpen: r.clock?.failOpen ?? role !== 'counter',
       beaconMaxAgeHours: r.clock?.beaconMaxAgeHours ?? 24,

@@ -18,6 +18,10 @@ export const enroll: CommandSpec = {
     code: { type: 'string', required: true, description: 'the code from `passgate issuer enroll-code`' },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
+    'central-data': {
+      type: 'string',
+      description: "central's data folder, when enrolling on central's host (its port is read there)",
+    },
     central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
     'mqtt-url': { type: 'string', description: 'broker URL to use instead of the one central announces' },
     'ca-file': {

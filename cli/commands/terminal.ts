@@ -111,7 +111,8 @@ const loadLists: CommandSpec = {
   },
   help: `
 Snapshots are applied before deltas, each atomically, with anti-rollback (an older version is refused).
-Run it while the daemon is stopped (a running daemon takes lists from central). Exit 1 if any list was refused.`,
+Safe while the daemon runs: it notices the write and reloads its cached lists before the next decision
+(a terminal connected to central also takes the lists from central). Exit 1 if any list was refused.`,
   async run(cmd, io) {
     const c = config(str(cmd, 'config'));
     const dir = str(cmd, 'lists');

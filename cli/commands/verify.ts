@@ -62,7 +62,7 @@ export const verifyCommands: CommandSpec[] = [
       let requirement: EntitlementRequirement | undefined;
       const req = optStr(cmd, 'require');
       if (req) {
-        const e = parseEntitlement(req);
+        const e = parseEntitlement(req, '--require');
         requirement = { k: e.k, ...(e.v ? { v: e.v } : {}), ...(e.c ? { c: [e.c] } : {}) };
       }
       const now = optNum(cmd, 'at') ?? Math.floor(Date.now() / 1000);
