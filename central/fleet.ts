@@ -59,16 +59,19 @@ export class Fleet {
     this.log = logger.child({ component: 'fleet' });
   }
 
-  async handleStatus(terminal: string, bytes: Uint8Array): Promise<void> {
-    if (bytes.length === 0) return; // a cleared retained status
+  /** Records a status; resolves true when the terminal just came online (it was not online before). */
+  async handleStatus(terminal: string, bytes: Uint8Array): Promise<boolean> {
+    if (bytes.length === 0) return false; // a cleared retained status
     const status = readStatus(bytes);
     if (!status) {
       this.log.warn({ terminal }, 'ignored a malformed status');
-      return;
+      return false;
     }
-    if (!(await this.store.terminal(terminal))) return;
+    const before = await this.store.terminal(terminal);
+    if (!before) return false;
     await this.store.recordStatus(terminal, status, Date.now());
     if (status.state === 'offline') this.log.info({ terminal }, 'terminal went offline');
+    return status.state === 'online' && before.status?.state !== 'online';
   }
 
   async report(staleMs?: number): Promise<FleetReport> {

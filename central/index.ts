@@ -193,7 +193,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         const t = parseTerminalTopic(topic);
         if (!t) return;
         if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-        else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+        else if (t.leaf === 'status' && (await fleet.handleStatus(t.terminalId, payload)))
+          // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
+          publisher.announce();
       },
     );
     stops.push(() => link.stop());

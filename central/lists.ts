@@ -100,6 +100,7 @@ export class ListPublisher {
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private beaconSeq = 0;
+  private announcing = false;
 
   constructor(private readonly opts: ListPublisherOptions) {
     this.log = opts.logger.child({ component: 'list-publisher' });
@@ -130,9 +131,26 @@ export class ListPublisher {
     this.timers = [];
   }
 
-  /** Call after any change to a list: publishes the new cumulative delta (or a snapshot). */
-  changed(type: CentralListType): Promise<void> {
-    return this.enqueue(() => this.publishChange(type));
+  /**
+   * Call after any change to a list: publishes the new cumulative delta (or a snapshot), then a beacon
+   * carrying the new versions so a terminal that misses the delta knows its list is behind.
+   */
+  async changed(type: CentralListType): Promise<void> {
+    await this.enqueue(() => this.publishChange(type));
+    this.announce();
+  }
+
+  /**
+   * A beacon with the current list versions soon (a terminal came online, a list changed). Coalesced: while
+   * one is queued, more calls add nothing, so a fleet reconnecting at once costs a few beacons, not one each.
+   */
+  announce(): void {
+    if (this.announcing || (this.opts.beaconEveryMs ?? 10_000) <= 0) return;
+    this.announcing = true;
+    void this.enqueue(async () => {
+      this.announcing = false;
+      await this.sendBeacon();
+    });
   }
 
   /** Waits for everything queued so far. */
@@ -189,12 +207,15 @@ export class ListPublisher {
   }
 
   private async sendBeacon(): Promise<void> {
-    // Strictly increasing across restarts as long as beacons are at most one a second on average.
-    this.beaconSeq = Math.max(this.beaconSeq + 1, nowSeconds());
+    // Strictly increasing across restarts as long as beacons are at most one a millisecond on average
+    // (announcements after changes and reconnects come on top of the periodic ones).
+    this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
     try {
+      const lists: Record<string, number> = {};
+      for (const type of CENTRAL_LISTS) lists[type] = (await this.opts.source.listState(type)).version;
       await this.opts.publish(
         topics.time,
-        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq }),
+        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq, lists }),
         false,
       );
     } catch (err) {

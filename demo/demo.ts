@@ -84,10 +84,16 @@ export async function runDemo(io: CommandIo): Promise<number> {
       const configFile = await enrollTerminal(central, work, spec);
       terminals.set(spec.id, { spec, configFile, running: await bootTerminal(configFile, logger, true) });
     }
-    const listsIn = await waitFor('lists on every terminal', () =>
+    // Not just "a" list: the versions central published, or a terminal still on the empty first trust
+    // list would deny the first codes with lists_missing.
+    const published = (await central.status()).lists;
+    const listsIn = await waitFor('the lists central published on every terminal', () =>
       [...terminals.values()].every((t) => {
         const l = t.running.report().lists;
-        return l.trust !== undefined && l.revocation !== undefined;
+        return (
+          (l.trust?.version ?? 0) >= (published.trust?.version ?? 1) &&
+          (l.revocation?.version ?? 0) >= (published.revocation?.version ?? 1)
+        );
       }),
     );
     say(`  terminals: ${TERMINALS.map((t) => `${t.id} (${t.role})`).join(', ')}`);

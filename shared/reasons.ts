@@ -20,6 +20,7 @@ export const POLICY_REASONS = [
   'capacity_full',
   'clock_untrusted',
   'lists_stale',
+  'lists_missing',
   'storage_failure',
 ] as const;
 export const CARD_REASONS = ['card_unknown', 'card_blocked'] as const;
@@ -61,6 +62,8 @@ export const REASON_TEXT: Record<Reason, string> = {
   capacity_full: 'venue is at capacity',
   clock_untrusted: 'terminal cannot trust its clock and policy says fail closed',
   lists_stale: 'terminal lists are too old and policy says fail closed',
+  lists_missing:
+    "terminal's trust list is missing or older than central's: check its link to central (passgate terminal status) or load lists (passgate terminal load-lists)",
   storage_failure: 'terminal could not record the decision',
   card_unknown: 'card is not bound to a member',
   card_blocked: 'card is blocked (reported lost or unbound)',

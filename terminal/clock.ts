@@ -16,7 +16,8 @@ export const PLAUSIBLE_EPOCH_MS = Date.UTC(2024, 0, 1);
 /** Small backwards steps (NTP slews, rounding) inside this tolerance are not a jump. */
 const BACKWARDS_TOLERANCE_MS = 2_000;
 
-export type BeaconResult = { ok: true; jumpMs: number } | { ok: false; why: string };
+export type BeaconResult =
+  { ok: true; jumpMs: number; lists?: Record<string, number> } | { ok: false; why: string };
 
 export class TerminalClock {
   private offsetMs = 0;
@@ -77,7 +78,7 @@ export class TerminalClock {
       beaconLocal: sys,
       lastGoodMs: Math.max(rec.lastGoodMs, beacon.t),
     });
-    return { ok: true, jumpMs: beacon.t - before };
+    return { ok: true, jumpMs: beacon.t - before, ...(beacon.lists ? { lists: beacon.lists } : {}) };
   }
 
   /** Persists now as last-known-good while the clock is believable (called periodically). */

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
 import { VerifyKey } from '../shared/keys.js';
+import { boundedStep, STOP_STEP_MS } from '../shared/deadline.js';
+import { CentralListVersions } from './central-lists.js';
 import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
@@ -32,6 +34,13 @@ export interface StartOptions {
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
+  /**
+   * Before opening the inputs, wait up to this long for the lists central announced (default 0: open at
+   * once; a code shown before the lists arrive is denied with lists_missing). For piped input in scripts.
+   */
+  waitListsMs?: number;
+  /** Called once when every input has ended (stdin closed and no other input): the caller may stop. */
+  onInputsEnded?: () => void;
 }
 
 export interface RunningTerminal {
@@ -41,10 +50,17 @@ export interface RunningTerminal {
   pipeline: DecisionPipeline;
   tcpPort: number | undefined;
   httpPort: number;
+  /** Central's announced list versions against the ones held here. */
+  centralLists: CentralListVersions;
+  /** Resolves once the terminal holds what central announced (true), or after ms (false). */
+  waitForLists(ms: number): Promise<boolean>;
+  /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
+  waitForDrain(ms: number): Promise<boolean>;
   report(): TerminalReport;
   /** Decide one line in-process (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
-  stop(): Promise<void>;
+  /** Stops every part in reverse, each step bounded; true when all finished in time. */
+  stop(): Promise<boolean>;
 }
 
 function readSecretFile(path: string, field: string): string {
@@ -97,15 +113,18 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
   const logger = options.logger;
   const store = new SqliteStore(dbPath(config));
   const stack: Array<{ name: string; stop: () => Promise<void> | void }> = [];
-  const stopAll = async () => {
-    for (const part of stack.reverse()) {
-      try {
-        await part.stop();
-      } catch (err) {
-        logger.error({ err, part: part.name }, 'stop failed');
-      }
-    }
+  /** Stops every part in reverse, each within STOP_STEP_MS; true when every step finished in time. */
+  const stopAll = async (): Promise<boolean> => {
+    let clean = true;
+    for (const part of stack.reverse())
+      clean =
+        (await boundedStep(part.stop, STOP_STEP_MS, (why) =>
+          why === 'timeout'
+            ? logger.warn({ part: part.name }, 'stop did not finish in time; going on')
+            : logger.error({ err: why, part: part.name }, 'stop failed'),
+        )) && clean;
     stack.length = 0;
+    return clean;
   };
   try {
     store.open();
@@ -115,6 +134,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
     const bus = new TerminalBus(logger);
+    const centralLists = new CentralListVersions(() => store.listVersions());
     const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
     const metrics = new TerminalMetrics();
     const outputs: GateOutput[] = [
@@ -129,6 +149,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       metrics,
       outputs,
       logger: logger.child({ component: 'pipeline' }),
+      centralLists,
       ...(cardKey ? { cardKey } : {}),
     });
     const port = new TerminalSyncPort({
@@ -137,6 +158,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       clock,
       bus,
       listKey,
+      centralLists,
       logger: logger.child({ component: 'sync' }),
     });
     const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
@@ -171,6 +193,18 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     await http.start();
     stack.push({ name: 'http', stop: () => http.stop() });
 
+    const until = async (check: () => boolean, ms: number): Promise<boolean> => {
+      const deadline = performance.now() + ms;
+      while (!check()) {
+        if (performance.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return true;
+    };
+    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
+    const waitForDrain = (ms: number) => until(() => store.outboxDepth === 0, ms);
+    let syncing = false;
+
     // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
     if (config.mqtt && options.sync !== false) {
       const { MqttSync } = await import('./adapters/mqtt-sync.js');
@@ -193,6 +227,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         },
       });
       client.start();
+      syncing = true;
       stack.push({ name: 'mqtt', stop: () => client.stop() });
     }
 
@@ -235,6 +270,14 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
 
+    if (syncing && (options.waitListsMs ?? 0) > 0) {
+      const current = await waitForLists(options.waitListsMs!);
+      if (!current)
+        logger.warn(
+          { announced: centralLists.announcedVersions(), held: store.listVersions() },
+          'lists from central did not arrive in time; opening the inputs anyway',
+        );
+    }
     const handler = (line: string, source: string) => pipeline.handle(line, source);
     const inputs: LineInput[] = [];
     let tcp: TcpLineInput | undefined;
@@ -246,7 +289,13 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       inputs.push(
         (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
       );
-    if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
+    if (config.inputs.stdin)
+      inputs.push(
+        new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
+          // stdin was the only input: with nothing left to read, the daemon has nothing to do.
+          if (inputs.length === 1) options.onInputsEnded?.();
+        }),
+      );
     for (const input of inputs) {
       await input.start(handler, (why, source) => {
         metrics.observeIgnored(why);
@@ -274,6 +323,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       pipeline,
       tcpPort: tcp?.port,
       httpPort: http.port,
+      centralLists,
+      waitForLists,
+      waitForDrain,
       report,
       submit: (line, source = 'api') => pipeline.handle(line, source),
       stop: stopAll,

@@ -18,6 +18,8 @@ export class StdinLineInput implements LineInput {
     private readonly opts: { maxLineLength: number; repeatIgnoreMs: number },
     private readonly logger: Logger,
     private readonly stream: Readable = process.stdin,
+    /** Called once when the stream ends (EOF: a pipe closed, Ctrl-D), after the last line was handled. */
+    private readonly onEnd?: () => void,
   ) {}
 
   async start(handler: LineHandler, ignored: IgnoredHandler = () => undefined): Promise<void> {
@@ -42,7 +44,12 @@ export class StdinLineInput implements LineInput {
     this.onData = (chunk) => splitter.push(chunk);
     this.stream.setEncoding('latin1');
     this.stream.on('data', this.onData);
-    this.stream.on('end', () => this.logger.info('stdin closed'));
+    this.stream.once('end', () => {
+      this.logger.info('stdin closed');
+      // A last line without a newline still counts (`echo -n CODE | passgate terminal start`).
+      splitter.push('\n');
+      void this.chain.then(() => this.onEnd?.());
+    });
   }
 
   async stop(): Promise<void> {

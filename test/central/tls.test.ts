@@ -122,7 +122,12 @@ describe.skipIf(!present)('MQTT over TLS (embedded broker)', () => {
     writeFileSync(configFile, JSON.stringify(config));
     const terminal = await bootTerminal(configFile, logger, true);
     try {
-      await waitFor('lists over TLS', () => terminal.report().lists.revocation !== undefined);
+      const published = (await central.status()).lists;
+      await waitFor('the lists central published, over TLS', () =>
+        (['trust', 'revocation'] as const).every(
+          (t) => (terminal.report().lists[t]?.version ?? 0) >= published[t]!.version,
+        ),
+      );
       const r = await terminal.submit('PG1:not-a-code');
       expect(r).toMatchObject({ decision: 'deny', reason: 'malformed' });
       const lastSeq = terminal.report().lastSeq;
