@@ -14,6 +14,7 @@ import { openStore } from '../../central/store/open.js';
 import { assertTerminalId } from '../../shared/ids.js';
 import { COMMANDS } from '../../shared/sync.js';
 import { centralClient, centralOptions } from '../central-client.js';
+import { stopSignal } from '../signals.js';
 import { liveRuntime, pidAlive, readRuntime, removeRuntime, writeRuntime } from '../central-runtime.js';
 import {
   UsageError,
@@ -251,10 +252,7 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
           (issuer ? `; trusts issuer "${issuer.issuer}" (trust list v${trustVersion})` : '') +
           `. Stop it with Ctrl-C or \`kill ${process.pid}\`.`,
       );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stopSignal(() => io.err('central is stopping (every step has a time limit); please wait'));
     const clean = await central.stop();
     removeRuntime(dataDir);
     if (io.json) io.out(JSON.stringify({ ok: true, stopped: true, clean }));

@@ -16,6 +16,7 @@ import { damagedDatabases } from '../../terminal/store/damaged-files.js';
 import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
 import { SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
 import { UsageError, UserError, optNum, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
+import { stopSignal } from '../signals.js';
 import { enroll } from './terminal-enroll.js';
 
 const configOption = { type: 'string' as const, required: true, description: 'terminal config file (JSON)' };
@@ -111,15 +112,7 @@ Example: passgate wallet present --file w.json | passgate terminal start --confi
     );
     const why = await Promise.race([
       ended,
-      new Promise<string>((resolve) => {
-        const onSignal = (signal: string) => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          resolve(signal);
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      }),
+      stopSignal(() => logger.info('already stopping (every step has a time limit)')),
     ]);
     logger.info({ why }, 'shutting down');
     // Input ended (a pipe): hand the decisions to central before going, if there is a central.

@@ -72,7 +72,7 @@ export const verifyCommands: CommandSpec[] = [
         io.out(
           `${d.decision.toUpperCase()}: ${d.reason} — ${REASON_TEXT[d.reason]}${d.detail ? ` (${d.detail})` : ''}`,
         );
-        if (d.sub) io.out(`  member ${d.sub}, credential ${d.cti}, shown at ${d.t}`);
+        if (d.sub) io.out(`  member ${d.sub}, credential serial (--cti) ${d.cti}, shown at ${d.t}`);
       }
       return d.decision === 'accept' ? 0 : 1;
     },
