@@ -134,8 +134,10 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
     const bus = new TerminalBus(logger);
-    const centralLists = new CentralListVersions(() => store.listVersions());
-    const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
+    const centralLists = new CentralListVersions(() => store.lists.versions());
+    const clock = new TerminalClock(store.clock, listKey, {
+      beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
+    });
     const metrics = new TerminalMetrics();
     const outputs: GateOutput[] = [
       ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
@@ -202,7 +204,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       return true;
     };
     const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
-    const waitForDrain = (ms: number) => until(() => store.outboxDepth === 0, ms);
+    const waitForDrain = (ms: number) => until(() => store.outbox.depth === 0, ms);
     let syncing = false;
 
     // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
@@ -242,14 +244,14 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
           return;
         lastCheckpoint = now;
         try {
-          store.checkpoint();
+          store.maintenance.checkpoint();
         } catch (err) {
           logger.warn({ err }, 'checkpoint failed');
         }
       }, CHECKPOINT_POLL_MS),
       setInterval(() => {
         try {
-          store.prune(
+          store.maintenance.prune(
             Math.floor(clock.nowMs() / 1000),
             clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
           );
@@ -274,7 +276,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       const current = await waitForLists(options.waitListsMs!);
       if (!current)
         logger.warn(
-          { announced: centralLists.announcedVersions(), held: store.listVersions() },
+          { announced: centralLists.announcedVersions(), held: store.lists.versions() },
           'lists from central did not arrive in time; opening the inputs anyway',
         );
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../central/index.js';
-import { IssuerKeystore } from '../central/issuer/keystore.js';
+import { IssuerKeystore } from '../issuer/keystore.js';
 import { main } from '../cli/main.js';
 import { isGate, isRole, isSubject, isTerminalId } from '../shared/ids.js';
 import { toHex } from '../shared/bytes.js';
