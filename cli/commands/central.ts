@@ -160,7 +160,7 @@ Prints one ready line on stdout (with --json: {"ready":true,"mqttPort":…,"http
 Ports: --mqtt-port and --http-port, else the environment variables PASSGATE_MQTT_PORT and PASSGATE_HTTP_PORT,
 else 1883 and 8480 (0 = any free port). The pid and the bound ports go to DATA/central.json, where the other
 commands find them (--central-data DATA). The admin API needs the token in DATA/admin.token (0600).
-If the start fails (a port in use …) it exits 1 at once and leaves the data folder as it was.
+If the start fails (a port in use …) it exits 2 at once and leaves the data folder as it was.
 Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and it says "central stopped".`,
   async run(cmd, io) {
     const cert = optStr(cmd, 'tls-cert');
