@@ -2,7 +2,6 @@
 // and says so; every step has a time limit (shared/deadline.ts).
 import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedStep } from '../../shared/deadline.js';
 import { loadConfig } from '../../terminal/config.js';
