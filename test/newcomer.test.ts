@@ -19,8 +19,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetReport } from '../central/fleet.js';
 import { startCentral } from '../central/index.js';
-import { main } from '../cli/main.js';
 import { IssuerKeystore } from '../issuer/keystore.js';
+import { runMain } from '../testkit/cli.js';
 import { ensureBuilt, makeFleet, ROOT } from './terminal/fixture.js';
 
 const BIN = join(ROOT, 'bin', 'passgate.js');
@@ -36,12 +36,11 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runMain;
+
+/** An in-process central on free ports without its admin API, to make a data folder. */
+const centralInProcess = (dataDir: string) =>
+  startCentral({ dataDir, mqttPort: 0, httpPort: -1, logger: pino({ level: 'silent' }), scryptCost: 10 });
 
 function sh(args: string[], env: Record<string, string> = {}): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], {
@@ -195,13 +194,7 @@ describe('item 3: central start that cannot start exits at once and leaves nothi
 describe('items 5 and 6: central status tells whether central runs, and the lag from what it stored', () => {
   it('a killed central: not running, data age, terminals not "online"', async () => {
     const data = join(dir, 'c5');
-    const central = await startCentral({
-      dataDir: data,
-      mqttPort: 0,
-      httpPort: -1,
-      logger: pino({ level: 'silent' }),
-      scryptCost: 10,
-    });
+    const central = await centralInProcess(data);
     await central.addTerminal('gate-5', 'turnstile', new Uint8Array(32).fill(3));
     await central.store.recordStatus(
       'gate-5',
@@ -335,13 +328,7 @@ describe('item 8: messages', () => {
 
   it('mosquitto-config keeps central’s broker secret in a 0600 file, off stdout', async () => {
     const data = join(dir, 'm-central');
-    const central = await startCentral({
-      dataDir: data,
-      mqttPort: 0,
-      httpPort: -1,
-      logger: pino({ level: 'silent' }),
-      scryptCost: 10,
-    });
+    const central = await centralInProcess(data);
     await central.stop();
     const out = join(dir, 'm-mosquitto');
     const r = await cli([

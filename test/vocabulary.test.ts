@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../central/index.js';
 import { IssuerKeystore } from '../issuer/keystore.js';
-import { main } from '../cli/main.js';
+import { runMain } from '../testkit/cli.js';
 import { isGate, isRole, isSubject, isTerminalId } from '../shared/ids.js';
 import { toHex } from '../shared/bytes.js';
 import { generateKeyPair } from '../shared/keys.js';
@@ -18,12 +18,7 @@ const logger = pino({ level: 'silent' });
 let dir: string;
 let central: Central;
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runMain;
 
 function config(over: Record<string, unknown>): Record<string, unknown> {
   return {
