@@ -5,8 +5,6 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
 import { VerifyKey } from '../shared/keys.js';
-import { boundedStep, STOP_STEP_MS } from '../shared/deadline.js';
-import { CentralListVersions } from './central-lists.js';
 import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
@@ -22,6 +20,9 @@ import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
+import { Lifecycle } from '../shared/lifecycle.js';
+import { CentralListVersions } from './central-lists.js';
+import type { KeyPair } from '../shared/keys.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
 import { TerminalSyncPort } from './sync-port-impl.js';
@@ -52,15 +53,25 @@ export interface RunningTerminal {
   httpPort: number;
   /** Central's announced list versions against the ones held here. */
   centralLists: CentralListVersions;
+  report(): TerminalReport;
+  /** Decide one line in-process (same path as an input line). */
+  submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
   /** Resolves once the terminal holds what central announced (true), or after ms (false). */
   waitForLists(ms: number): Promise<boolean>;
   /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
   waitForDrain(ms: number): Promise<boolean>;
-  report(): TerminalReport;
-  /** Decide one line in-process (same path as an input line). */
-  submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
   /** Stops every part in reverse, each step bounded; true when all finished in time. */
   stop(): Promise<boolean>;
+}
+
+/** Polls `check` every 50 ms until it holds (true) or `ms` passed (false). */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 
 function readSecretFile(path: string, field: string): string {
@@ -109,231 +120,276 @@ export function handleCommand(
   }
 }
 
+/** What the start steps share once the core is built (constructors only, no I/O). */
+interface Core {
+  config: TerminalConfig;
+  options: StartOptions;
+  logger: Logger;
+  life: Lifecycle;
+  store: SqliteStore;
+  signingKey: KeyPair;
+  listKey: VerifyKey;
+  bus: TerminalBus;
+  clock: TerminalClock;
+  metrics: TerminalMetrics;
+  outputs: GateOutput[];
+  pipeline: DecisionPipeline;
+  port: TerminalSyncPort;
+  centralLists: CentralListVersions;
+  /** True once the MQTT sync client runs. */
+  syncing: boolean;
+  report: () => TerminalReport;
+}
+
 export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
   const logger = options.logger;
-  const store = new SqliteStore(dbPath(config));
-  const stack: Array<{ name: string; stop: () => Promise<void> | void }> = [];
-  /** Stops every part in reverse, each within STOP_STEP_MS; true when every step finished in time. */
-  const stopAll = async (): Promise<boolean> => {
-    let clean = true;
-    for (const part of stack.reverse())
-      clean =
-        (await boundedStep(part.stop, STOP_STEP_MS, (why) =>
-          why === 'timeout'
-            ? logger.warn({ part: part.name }, 'stop did not finish in time; going on')
-            : logger.error({ err: why, part: part.name }, 'stop failed'),
-        )) && clean;
-    stack.length = 0;
-    return clean;
-  };
-  try {
-    store.open();
-    stack.push({ name: 'store', stop: () => store.close() });
-    const signingKey = loadSigningKey(config.signingKeyFile);
-    const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
-    const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
-
-    const bus = new TerminalBus(logger);
-    const centralLists = new CentralListVersions(() => store.lists.versions());
-    const clock = new TerminalClock(store.clock, listKey, {
-      beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
-    });
-    const metrics = new TerminalMetrics();
-    const outputs: GateOutput[] = [
-      ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-      ...(options.outputs ?? []),
-    ];
-    const pipeline = new DecisionPipeline({
-      config,
-      store,
-      clock,
-      bus,
-      metrics,
-      outputs,
-      logger: logger.child({ component: 'pipeline' }),
-      centralLists,
-      ...(cardKey ? { cardKey } : {}),
-    });
-    const port = new TerminalSyncPort({
-      config,
-      store,
-      clock,
-      bus,
-      listKey,
-      centralLists,
-      logger: logger.child({ component: 'sync' }),
-    });
-    const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
-
-    for (const o of outputs) {
-      await o.start();
-      stack.push({ name: `output ${o.name}`, stop: () => o.stop() });
-    }
-    const http = new HealthServer(
-      config.http,
-      {
-        report,
-        metrics: () => {
-          const r = report();
-          const lists: Record<string, { version: number; ageSeconds: number }> = {};
-          for (const [t, l] of Object.entries(r.lists))
-            lists[t] = { version: l.version, ageSeconds: Math.round(l.ageHours * 3600) };
-          return metrics.render({
-            outboxDepth: r.outboxDepth,
-            lastSeq: r.lastSeq,
-            ackedSeq: r.ackedSeq,
-            occupancy: r.occupancy,
-            clockState: r.clock,
-            lists,
-            storageFailures: pipeline.storageFailures,
-            alerts: pipeline.alerts,
-          });
-        },
-      },
-      logger.child({ component: 'http' }),
-    );
-    await http.start();
-    stack.push({ name: 'http', stop: () => http.stop() });
-
-    const until = async (check: () => boolean, ms: number): Promise<boolean> => {
-      const deadline = performance.now() + ms;
-      while (!check()) {
-        if (performance.now() >= deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      return true;
-    };
-    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
-    const waitForDrain = (ms: number) => until(() => store.outbox.depth === 0, ms);
-    let syncing = false;
-
-    // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
-    if (config.mqtt && options.sync !== false) {
-      const { MqttSync } = await import('./adapters/mqtt-sync.js');
-      const password = config.mqtt.passwordFile
-        ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
-        : '';
-      const client = new MqttSync(port, {
-        url: config.mqtt.url,
-        username: config.mqtt.username ?? config.terminalId,
-        password,
-        terminalKey: signingKey,
-        listKey,
-        now: () => clock.nowMs(),
-        logger,
-        ...(config.mqtt.caFile
-          ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } }
-          : {}),
-        onCommand: (cmd) => {
-          void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
-        },
-      });
-      client.start();
-      syncing = true;
-      stack.push({ name: 'mqtt', stop: () => client.stop() });
-    }
-
-    // WAL checkpoint when the gate is idle, and at least every few seconds under continuous load.
-    let lastDecision = 0;
-    let lastCheckpoint = performance.now();
-    bus.on('decision', () => (lastDecision = performance.now()));
-    const timers = [
-      setInterval(() => {
-        const now = performance.now();
-        if (now - lastDecision < IDLE_BEFORE_CHECKPOINT_MS && now - lastCheckpoint < FORCE_CHECKPOINT_MS)
-          return;
-        lastCheckpoint = now;
-        try {
-          store.maintenance.checkpoint();
-        } catch (err) {
-          logger.warn({ err }, 'checkpoint failed');
-        }
-      }, CHECKPOINT_POLL_MS),
-      setInterval(() => {
-        try {
-          store.maintenance.prune(
-            Math.floor(clock.nowMs() / 1000),
-            clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
-          );
-        } catch (err) {
-          logger.warn({ err }, 'cache pruning failed');
-        }
-      }, PRUNE_EVERY_MS),
-      setInterval(() => {
-        try {
-          clock.checkpoint();
-        } catch (err) {
-          logger.warn({ err }, 'clock checkpoint failed');
-        }
-      }, CHECKPOINT_EVERY_MS),
-    ];
-    for (const t of timers) t.unref();
-    stack.push({ name: 'timers', stop: () => timers.forEach((t) => clearInterval(t)) });
+  const life = new Lifecycle(logger);
+  return life.run(async () => {
+    const core = openCore(config, options, life);
+    await startOutputs(core);
+    const httpPort = await startHealth(core);
+    await startSync(core);
+    startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
-    stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
-
-    if (syncing && (options.waitListsMs ?? 0) > 0) {
-      const current = await waitForLists(options.waitListsMs!);
-      if (!current)
-        logger.warn(
-          { announced: centralLists.announcedVersions(), held: store.lists.versions() },
-          'lists from central did not arrive in time; opening the inputs anyway',
-        );
-    }
-    const handler = (line: string, source: string) => pipeline.handle(line, source);
-    const inputs: LineInput[] = [];
-    let tcp: TcpLineInput | undefined;
-    const hygiene = {
-      maxLineLength: config.inputs.maxLineLength,
-      repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-    };
-    if (config.inputs.tcp)
-      inputs.push(
-        (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
+    life.started('pipeline', () => core.pipeline.drain());
+    const { port, bus, store, pipeline, report, centralLists } = core;
+    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
+    if (core.syncing && (options.waitListsMs ?? 0) > 0 && !(await waitForLists(options.waitListsMs!)))
+      logger.warn(
+        { announced: centralLists.announcedVersions(), held: store.lists.versions() },
+        'lists from central did not arrive in time; opening the inputs anyway',
       );
-    if (config.inputs.stdin)
-      inputs.push(
-        new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
-          // stdin was the only input: with nothing left to read, the daemon has nothing to do.
-          if (inputs.length === 1) options.onInputsEnded?.();
-        }),
-      );
-    for (const input of inputs) {
-      await input.start(handler, (why, source) => {
-        metrics.observeIgnored(why);
-        bus.emit('inputIgnored', { source, why });
-      });
-      stack.push({ name: `input ${input.name}`, stop: () => input.stop() });
-    }
-
-    const r = report();
-    logger.info(
-      {
-        role: config.role,
-        gate: config.gate,
-        clock: r.clock,
-        lists: Object.keys(r.lists),
-        lastSeq: r.lastSeq,
-        problems: r.problems,
-      },
-      'terminal ready',
-    );
+    const tcpPort = await startInputs(core);
+    logReady(core);
     return {
       port,
       bus,
       store,
       pipeline,
-      tcpPort: tcp?.port,
-      httpPort: http.port,
+      tcpPort,
+      httpPort,
       centralLists,
-      waitForLists,
-      waitForDrain,
       report,
       submit: (line, source = 'api') => pipeline.handle(line, source),
-      stop: stopAll,
+      waitForLists,
+      waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
+      stop: () => life.stopAll(),
     };
-  } catch (err) {
-    await stopAll();
-    throw err;
+  });
+}
+
+/** The store (quick_check, migrations), the keys, and the parts built on them. */
+function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
+  const logger = options.logger;
+  const store = new SqliteStore(dbPath(config));
+  store.open();
+  life.started('store', () => store.close());
+  const signingKey = loadSigningKey(config.signingKeyFile);
+  const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
+  const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
+
+  const bus = new TerminalBus(logger);
+  const centralLists = new CentralListVersions(() => store.lists.versions());
+  const clock = new TerminalClock(store.clock, listKey, {
+    beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
+  });
+  const metrics = new TerminalMetrics();
+  const outputs: GateOutput[] = [
+    ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
+    ...(options.outputs ?? []),
+  ];
+  const pipeline = new DecisionPipeline({
+    config,
+    store,
+    clock,
+    bus,
+    metrics,
+    outputs,
+    logger: logger.child({ component: 'pipeline' }),
+    centralLists,
+    ...(cardKey ? { cardKey } : {}),
+  });
+  const port = new TerminalSyncPort({
+    config,
+    store,
+    clock,
+    bus,
+    listKey,
+    centralLists,
+    logger: logger.child({ component: 'sync' }),
+  });
+  const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+  return {
+    config,
+    options,
+    logger,
+    life,
+    store,
+    signingKey,
+    listKey,
+    bus,
+    clock,
+    metrics,
+    outputs,
+    pipeline,
+    port,
+    centralLists,
+    syncing: false,
+    report,
+  };
+}
+
+async function startOutputs({ outputs, life }: Core): Promise<void> {
+  for (const o of outputs) {
+    await o.start();
+    life.started(`output ${o.name}`, () => o.stop());
   }
+}
+
+/** /healthz and /metrics; returns the port. */
+async function startHealth({ config, report, metrics, pipeline, logger, life }: Core): Promise<number> {
+  const http = new HealthServer(
+    config.http,
+    {
+      report,
+      metrics: () => {
+        const r = report();
+        const lists: Record<string, { version: number; ageSeconds: number }> = {};
+        for (const [t, l] of Object.entries(r.lists))
+          lists[t] = { version: l.version, ageSeconds: Math.round(l.ageHours * 3600) };
+        return metrics.render({
+          outboxDepth: r.outboxDepth,
+          lastSeq: r.lastSeq,
+          ackedSeq: r.ackedSeq,
+          occupancy: r.occupancy,
+          clockState: r.clock,
+          lists,
+          storageFailures: pipeline.storageFailures,
+          alerts: pipeline.alerts,
+        });
+      },
+    },
+    logger.child({ component: 'http' }),
+  );
+  await http.start();
+  life.started('http', () => http.stop());
+  return http.port;
+}
+
+/** The MQTT sync client, when configured: it only talks to the daemon through SyncPort (terminal/sync-port.ts). */
+async function startSync(core: Core): Promise<void> {
+  const { config, options, port, signingKey, listKey, clock, pipeline, store, logger, life } = core;
+  if (!config.mqtt || options.sync === false) return;
+  const { MqttSync } = await import('./adapters/mqtt-sync.js');
+  const password = config.mqtt.passwordFile
+    ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
+    : '';
+  const client = new MqttSync(port, {
+    url: config.mqtt.url,
+    username: config.mqtt.username ?? config.terminalId,
+    password,
+    terminalKey: signingKey,
+    listKey,
+    now: () => clock.nowMs(),
+    logger,
+    ...(config.mqtt.caFile ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } } : {}),
+    onCommand: (cmd) => {
+      void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
+    },
+  });
+  client.start();
+  core.syncing = true;
+  life.started('mqtt', () => client.stop());
+}
+
+/** WAL checkpoints when the gate is idle (and at least every few seconds under load), pruning, clock saves. */
+function startHousekeeping({ bus, store, clock, config, logger, life }: Core): void {
+  let lastDecision = 0;
+  let lastCheckpoint = performance.now();
+  bus.on('decision', () => (lastDecision = performance.now()));
+  const timers = [
+    setInterval(() => {
+      const now = performance.now();
+      if (now - lastDecision < IDLE_BEFORE_CHECKPOINT_MS && now - lastCheckpoint < FORCE_CHECKPOINT_MS)
+        return;
+      lastCheckpoint = now;
+      try {
+        store.maintenance.checkpoint();
+      } catch (err) {
+        logger.warn({ err }, 'checkpoint failed');
+      }
+    }, CHECKPOINT_POLL_MS),
+    setInterval(() => {
+      try {
+        store.maintenance.prune(
+          Math.floor(clock.nowMs() / 1000),
+          clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
+        );
+      } catch (err) {
+        logger.warn({ err }, 'cache pruning failed');
+      }
+    }, PRUNE_EVERY_MS),
+    setInterval(() => {
+      try {
+        clock.checkpoint();
+      } catch (err) {
+        logger.warn({ err }, 'clock checkpoint failed');
+      }
+    }, CHECKPOINT_EVERY_MS),
+  ];
+  for (const t of timers) t.unref();
+  life.started('timers', () => timers.forEach((t) => clearInterval(t)));
+}
+
+/** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
+async function startInputs({
+  config,
+  options,
+  pipeline,
+  metrics,
+  bus,
+  logger,
+  life,
+}: Core): Promise<number | undefined> {
+  const handler = (line: string, source: string) => pipeline.handle(line, source);
+  const inputs: LineInput[] = [];
+  let tcp: TcpLineInput | undefined;
+  const hygiene = {
+    maxLineLength: config.inputs.maxLineLength,
+    repeatIgnoreMs: config.inputs.repeatIgnoreMs,
+  };
+  if (config.inputs.tcp)
+    inputs.push(
+      (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
+    );
+  if (config.inputs.stdin)
+    inputs.push(
+      new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
+        // stdin was the only input: with nothing left to read, the daemon has nothing to do.
+        if (inputs.length === 1) options.onInputsEnded?.();
+      }),
+    );
+  for (const input of inputs) {
+    await input.start(handler, (why, source) => {
+      metrics.observeIgnored(why);
+      bus.emit('inputIgnored', { source, why });
+    });
+    life.started(`input ${input.name}`, () => input.stop());
+  }
+  return tcp?.port;
+}
+
+function logReady({ config, report, logger }: Core): void {
+  const r = report();
+  logger.info(
+    {
+      role: config.role,
+      gate: config.gate,
+      clock: r.clock,
+      lists: Object.keys(r.lists),
+      lastSeq: r.lastSeq,
+      problems: r.problems,
+    },
+    'terminal ready',
+  );
 }
