@@ -15,6 +15,12 @@ export interface ClockPersistence {
 export const PLAUSIBLE_EPOCH_MS = Date.UTC(2024, 0, 1);
 /** Small backwards steps (NTP slews, rounding) inside this tolerance are not a jump. */
 const BACKWARDS_TOLERANCE_MS = 2_000;
+/**
+ * A beacon is read after it was signed (broker hops, a busy machine), so it always says a little less than
+ * the true time. When the clock is ahead of a beacon by less than this, the beacon confirms it rather than
+ * setting it back by the delivery delay (which made fresh credentials `not_yet_valid` under load).
+ */
+const BEACON_LATENCY_MS = 5_000;
 
 export type BeaconResult =
   { ok: true; jumpMs: number; lists?: Record<string, number> } | { ok: false; why: string };
@@ -70,7 +76,8 @@ export class TerminalClock {
       };
     const before = this.nowMs();
     const sys = this.systemNow();
-    this.offsetMs = beacon.t - sys;
+    const behindBy = before - beacon.t;
+    if (!(behindBy >= 0 && behindBy < BEACON_LATENCY_MS)) this.offsetMs = beacon.t - sys;
     this.beaconAtMono = this.monoNow();
     this.persistence.save({
       beaconSeq: beacon.seq,
@@ -78,7 +85,11 @@ export class TerminalClock {
       beaconLocal: sys,
       lastGoodMs: Math.max(rec.lastGoodMs, beacon.t),
     });
-    return { ok: true, jumpMs: beacon.t - before, ...(beacon.lists ? { lists: beacon.lists } : {}) };
+    return {
+      ok: true,
+      jumpMs: this.nowMs() - before,
+      ...(beacon.lists ? { lists: beacon.lists } : {}),
+    };
   }
 
   /** Persists now as last-known-good while the clock is believable (called periodically). */
