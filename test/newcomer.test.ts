@@ -111,6 +111,19 @@ describe('item 2: every command finds central from --central-data', () => {
     ]);
     expect(command.err).toMatch(/not registered/);
     expect(sh(['central', 'status', '--central-data', data]).code).toBe(0);
+    const token = readFileSync(join(data, 'admin.token'), 'utf8').trim();
+    const remote = sh([
+      'central',
+      'status',
+      '--central',
+      `http://127.0.0.1:${runtime.httpPort}`,
+      '--token',
+      token,
+    ]);
+    expect(remote.code, remote.out).toBe(0);
+    expect(remote.out).toMatch(
+      /central is running at http:\/\/127\.0\.0\.1:\d+ · \d+ events stored · lists: trust v1, revocation v3/,
+    );
     const end = stopped(proc);
     proc.kill('SIGTERM');
     const { code: exit, out } = await end;

@@ -8,7 +8,7 @@ import { IssuerKeystore } from '../../issuer/keystore.js';
 import { LIST_KEY_FILE } from '../../central/list-key.js';
 import { toHex } from '../../shared/bytes.js';
 import type { KeyPair } from '../../shared/keys.js';
-import { fleetReport } from '../../central/fleet.js';
+import { fleetReport, type FleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
 import { assertTerminalId } from '../../shared/ids.js';
@@ -22,6 +22,7 @@ import {
   optNum,
   optStr,
   str,
+  type CommandIo,
   type CommandSpec,
   type ParsedCommand,
 } from '../command.js';
@@ -274,6 +275,8 @@ const status: CommandSpec = {
       description: "central's data folder (as given to `central start --data`)",
     },
     db: { type: 'string', description: 'postgres://… when central uses PostgreSQL' },
+    central: { type: 'string', description: 'admin API URL of a central elsewhere (with --token)' },
+    token: { type: 'string', description: 'admin token for --central' },
     wait: {
       type: 'number',
       description: 'wait up to N seconds for central to be running and answering (after `central start &`)',
@@ -284,7 +287,19 @@ Exit 0 when central is running, 1 when it is not (the report then shows the data
 Outbox lag = a terminal's last seq in its latest status minus the seq central has stored from it.`,
   async run(cmd, io) {
     const dataDir = optStr(cmd, 'data') ?? optStr(cmd, 'central-data');
-    if (dataDir === undefined) throw new UsageError('--data DIR (or --central-data DIR) is required');
+    if (optStr(cmd, 'central') !== undefined) {
+      // A central elsewhere: ask its admin API (GET /status); it answers, so it runs.
+      const client = centralClient(cmd);
+      const st = await client.request<
+        FleetReport & { lists: Record<string, { version: number }>; events: number }
+      >('/status');
+      const lists = Object.fromEntries(Object.entries(st.lists).map(([t, l]) => [t, l.version]));
+      const { lists: _l, events, ...report } = st;
+      printStatus(io, { running: true, url: client.url, lists, events, report });
+      return 0;
+    }
+    if (dataDir === undefined)
+      throw new UsageError("give --data DIR (central's data folder) or --central URL with --token");
     const db = optStr(cmd, 'db');
     const wait = optNum(cmd, 'wait');
     if (wait !== undefined) {
@@ -313,55 +328,74 @@ Outbox lag = a terminal's last seq in its latest status minus the seq central ha
       const dataAt = db ? undefined : lastWrite(dbFile);
       if (!running) for (const t of report.terminals) t.online = false;
       if (!running) [report.online, report.offline] = [0, report.terminals.length];
-      if (io.json) {
-        io.out(
-          JSON.stringify({
-            ok: running,
-            running,
-            ...(running ? { pid: runtime.pid, startedAt: runtime.startedAt } : {}),
-            ...(dataAt !== undefined ? { dataAt } : {}),
-            lists,
-            events,
-            ...report,
-          }),
-        );
-        return running ? 0 : 1;
-      }
-      io.out(
-        (running
-          ? `central is running (pid ${runtime.pid}, started ${ago(now - runtime.startedAt)})`
-          : `central is NOT running` +
-            (runtime ? ` (pid ${runtime.pid} is gone: it did not stop cleanly)` : '') +
-            (dataAt !== undefined ? `; this is the data it last wrote, ${ago(now - dataAt)}` : '')) +
-          ` · ${events} events stored · lists: trust v${lists.trust}, revocation v${lists.revocation}`,
-      );
-      io.out(
-        `${report.terminals.length} terminals: ` +
-          (running
-            ? `${report.online} online, ${report.offline} offline`
-            : 'state unknown while central is down'),
-      );
-      for (const t of report.terminals) {
-        const listText = Object.entries(t.lists ?? {})
-          .map(([k, v]) => `${k} v${v.version}`)
-          .join(', ');
-        io.out(
-          `  ${t.id.padEnd(20)} ${t.role.padEnd(10)} ${(running ? (t.online ? 'online' : 'offline') : '?').padEnd(8)}` +
-            ` last seen ${t.lastSeen ? ago(now - t.lastSeen) : 'never'}` +
-            ` · stored up to seq ${t.ackedSeq}` +
-            (t.outboxLag !== undefined
-              ? ` · outbox lag ${t.outboxLag}${t.statusAt !== undefined ? ` (status ${ago(now - t.statusAt)})` : ''}`
-              : '') +
-            (listText ? ` · ${listText}` : '') +
-            (t.clock ? ` · clock ${t.clock}` : ''),
-        );
-      }
+      printStatus(io, {
+        running,
+        ...(running ? { pid: runtime.pid, startedAt: runtime.startedAt } : {}),
+        ...(runtime && !running ? { stalePid: runtime.pid } : {}),
+        ...(dataAt !== undefined ? { dataAt } : {}),
+        lists,
+        events,
+        report,
+      });
       return running ? 0 : 1;
     } finally {
       await store.close();
     }
   },
 };
+
+interface StatusView {
+  running: boolean;
+  pid?: number;
+  startedAt?: number;
+  /** The pid of a central.json whose process is gone. */
+  stalePid?: number;
+  dataAt?: number;
+  url?: string;
+  lists: Record<string, number>;
+  events: number;
+  report: FleetReport;
+}
+
+function printStatus(io: CommandIo, v: StatusView): void {
+  const { running, lists, events, report } = v;
+  const now = Date.now();
+  if (io.json) {
+    const { report: r, stalePid: _stale, ...rest } = v;
+    io.out(JSON.stringify({ ok: running, ...rest, ...r }));
+    return;
+  }
+  io.out(
+    (running
+      ? `central is running` +
+        (v.pid !== undefined ? ` (pid ${v.pid}, started ${ago(now - (v.startedAt ?? now))})` : ` at ${v.url}`)
+      : `central is NOT running` +
+        (v.stalePid !== undefined ? ` (pid ${v.stalePid} is gone: it did not stop cleanly)` : '') +
+        (v.dataAt !== undefined ? `; this is the data it last wrote, ${ago(now - v.dataAt)}` : '')) +
+      ` · ${events} events stored · lists: trust v${lists.trust}, revocation v${lists.revocation}`,
+  );
+  io.out(
+    `${report.terminals.length} terminals: ` +
+      (running
+        ? `${report.online} online, ${report.offline} offline`
+        : 'state unknown while central is down'),
+  );
+  for (const t of report.terminals) {
+    const listText = Object.entries(t.lists ?? {})
+      .map(([k, l]) => `${k} v${l.version}`)
+      .join(', ');
+    io.out(
+      `  ${t.id.padEnd(20)} ${t.role.padEnd(10)} ${(running ? (t.online ? 'online' : 'offline') : '?').padEnd(8)}` +
+        ` last seen ${t.lastSeen ? ago(now - t.lastSeen) : 'never'}` +
+        ` · stored up to seq ${t.ackedSeq}` +
+        (t.outboxLag !== undefined
+          ? ` · outbox lag ${t.outboxLag}${t.statusAt !== undefined ? ` (status ${ago(now - t.statusAt)})` : ''}`
+          : '') +
+        (listText ? ` · ${listText}` : '') +
+        (t.clock ? ` · clock ${t.clock}` : ''),
+    );
+  }
+}
 
 /** Newest modification time of the SQLite store and its WAL. */
 function lastWrite(dbFile: string): number | undefined {
