@@ -10,7 +10,7 @@ import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
 import type { LineInput } from './inputs/line-input.js';
-import { StdinLineInput } from './inputs/stdin.js';
+import { StdinLineInput, stdinEndMeansDone } from './inputs/stdin.js';
 import { TcpLineInput } from './inputs/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
@@ -365,8 +365,8 @@ async function startInputs({
   if (config.inputs.stdin)
     inputs.push(
       new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
-        // stdin was the only input: with nothing left to read, the daemon has nothing to do.
-        if (inputs.length === 1) options.onInputsEnded?.();
+        // stdin was the only input and something fed it (not /dev/null): nothing is left to read.
+        if (inputs.length === 1 && stdinEndMeansDone()) options.onInputsEnded?.();
       }),
     );
   for (const input of inputs) {

@@ -1,4 +1,6 @@
 // Lines from standard input (a keyboard-wedge scanner, or a pipe in simulation).
+import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import {
@@ -8,6 +10,20 @@ import {
   type LineHandler,
   type LineInput,
 } from './line-input.js';
+
+/**
+ * Whether the end of this process's stdin means "no more codes": a pipe, a file or a terminal (Ctrl-D) was
+ * feeding it. /dev/null (a service manager's default stdin) ends at once and means nothing: a daemon
+ * started that way keeps running.
+ */
+export function stdinEndMeansDone(fd = 0): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isFile() || st.isSocket() || isatty(fd);
+  } catch {
+    return false;
+  }
+}
 
 export class StdinLineInput implements LineInput {
   readonly name = 'stdin';
