@@ -1,6 +1,7 @@
 // The terminal registry: registering a terminal's enrollment key (with its broker secret, shown once),
 // one-time enrollment codes, and redeeming them.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newEnrollmentCode, normalizeEnrollmentCode } from '../shared/enrollment-code.js';
 import type { Logger } from 'pino';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { toHex } from '../shared/bytes.js';
@@ -10,7 +11,7 @@ import { DEFAULT_SCRYPT_COST, hashSecret, mosquittoHash, newSecret } from './sec
 import type { CentralStore } from './store/types.js';
 
 export function hashCode(code: string): string {
-  return createHash('sha256').update(code.trim()).digest('hex');
+  return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
 }
 
 export interface RegistryOptions {
@@ -60,7 +61,7 @@ export class TerminalRegistry {
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
     assertTerminalId(terminal, 'terminal');
     assertRole(role);
-    const code = randomBytes(10).toString('base64url');
+    const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.opts.log.info({ terminal, role }, 'created an enrollment code');
     return code;
