@@ -114,7 +114,15 @@ export class EmbeddedBroker {
         )
       : createServer(aedes.handle);
     this.server = server;
-    this.port = await listen(server, this.opts.port, this.opts.host ?? '0.0.0.0');
+    try {
+      this.port = await listen(server, this.opts.port, this.opts.host ?? '0.0.0.0');
+    } catch (err) {
+      // Port taken or not allowed: aedes' timers would keep the process alive, so close it here.
+      this.server = undefined;
+      this.aedes = undefined;
+      await new Promise<void>((r) => aedes.close(() => r()));
+      throw err;
+    }
     this.log.info({ port: this.port, tls: !!this.opts.tls }, 'embedded MQTT broker listening');
   }
 

@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KeyPair } from '../shared/keys.js';
-import { assertTerminalId, COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
+import { assertTerminalId } from '../shared/ids.js';
+import { COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
 import { asInvalidInput, InvalidInput } from '../shared/errors.js';
 import { fleetReport } from './fleet.js';
 import type { CentralStore } from './store/types.js';

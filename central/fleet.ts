@@ -10,8 +10,14 @@ export interface FleetEntry {
   lastSeen?: number;
   /** Highest contiguous seq committed at central. */
   ackedSeq: number;
-  /** Events the terminal still holds (from its last heartbeat). */
+  /**
+   * Events the terminal holds that central has not stored: its last seq as of its last status minus what
+   * central stored (ackedSeq), so an ack after that status already counts. Older terminals without lastSeq
+   * report their outbox depth instead.
+   */
   outboxLag?: number;
+  /** Unix ms of the status the lag, lists and clock come from. */
+  statusAt?: number;
   lists?: TerminalStatus['lists'];
   clock?: TerminalStatus['clock'];
   /** Outbox rows the terminal could not read and sent as record_lost markers. */
@@ -36,7 +42,9 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
     const online = s?.state === 'online' && r.lastSeen !== undefined && now - r.lastSeen < staleMs;
     const e: FleetEntry = { id: r.id, role: r.role, online, ackedSeq: r.ackedSeq };
     if (r.lastSeen !== undefined) e.lastSeen = r.lastSeen;
-    if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
+    if (s?.lastSeq !== undefined) e.outboxLag = Math.max(0, s.lastSeq - r.ackedSeq);
+    else if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
+    if (s) e.statusAt = r.lastSeen ?? s.at;
     if (s?.lists) e.lists = s.lists;
     if (s?.clock) e.clock = s.clock;
     if (typeof s?.outboxDamaged === 'number' && s.outboxDamaged > 0) e.outboxDamaged = s.outboxDamaged;
@@ -57,16 +65,19 @@ export class Fleet {
     this.log = logger.child({ component: 'fleet' });
   }
 
-  async handleStatus(terminal: string, bytes: Uint8Array): Promise<void> {
-    if (bytes.length === 0) return; // a cleared retained status
+  /** Records a status; resolves true when the terminal just came online (it was not online before). */
+  async handleStatus(terminal: string, bytes: Uint8Array): Promise<boolean> {
+    if (bytes.length === 0) return false; // a cleared retained status
     const status = readStatus(bytes);
     if (!status) {
       this.log.warn({ terminal }, 'ignored a malformed status');
-      return;
+      return false;
     }
-    if (!(await this.store.terminal(terminal))) return;
+    const before = await this.store.terminal(terminal);
+    if (!before) return false;
     await this.store.recordStatus(terminal, status, Date.now());
     if (status.state === 'offline') this.log.info({ terminal }, 'terminal went offline');
+    return status.state === 'online' && before.status?.state !== 'online';
   }
 
   async report(staleMs?: number): Promise<FleetReport> {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { boundedStep } from '../shared/deadline.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
@@ -101,7 +102,8 @@ export interface Central {
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
-  stop(): Promise<void>;
+  /** Stops every part in reverse, each step bounded (shared/lifecycle.ts); true when all finished in time. */
+  stop(): Promise<boolean>;
 }
 
 function brokerCredentials(url: string): { url: string; username: string; password: string } {
@@ -177,7 +179,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       publish,
     });
     late.admin = admin;
-    await startIngest(side, ingest, fleet, life);
+    // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
+    await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
     const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher);
     const health = async () => {
@@ -219,10 +222,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       eventCount: (t) => store.eventCount(t),
       events: (t, after, limit) => store.events(t, after, limit),
       stop: async () => {
-        await publisher.idle();
-        await ingest.idle();
-        await life.stopAll();
-        logger.info('central stopped');
+        const drained =
+          (await boundedStep(() => publisher.idle())) && (await boundedStep(() => ingest.idle()));
+        const clean = (await life.stopAll()) && drained;
+        logger.info({ clean }, 'central stopped');
+        return clean;
       },
     };
   });
@@ -283,14 +287,20 @@ async function startBroker(
 }
 
 /** Connects central's link and routes terminal events to ingest and statuses to the fleet. */
-async function startIngest(side: BrokerSide, ingest: Ingest, fleet: Fleet, life: Lifecycle): Promise<void> {
+async function startIngest(
+  side: BrokerSide,
+  ingest: Ingest,
+  fleet: Fleet,
+  life: Lifecycle,
+  onTerminalOnline: () => void,
+): Promise<void> {
   await side.link.start(
     [side.broker ? topics.allEvents : topics.sharedEvents, topics.allStatus],
     async (topic, payload) => {
       const t = parseTerminalTopic(topic);
       if (!t) return;
       if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-      else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+      else if (t.leaf === 'status' && (await fleet.handleStatus(t.terminalId, payload))) onTerminalOnline();
     },
   );
   life.started('broker link', () => side.link.stop());

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
 import { asInvalidInput, InvalidInput } from '../shared/errors.js';
+import { assertSubject } from '../shared/ids.js';
 import { assertPublicKey, keyId } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { ListPublisher, StoredIssuerKey } from './lists.js';
@@ -15,11 +16,6 @@ function assertCti(ctiHex: string): string {
   if (!CTI_HEX.test(key))
     throw new InvalidInput('cti', 'expected 32 hex characters (the 16-byte credential serial)');
   return key;
-}
-
-function assertSubject(sub: string): void {
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
-    throw new InvalidInput('sub', '1-128 characters');
 }
 
 export class ListAdmin {

@@ -104,6 +104,7 @@ export class ListPublisher {
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private beaconSeq = 0;
+  private announcing = false;
   /** The highest version of each list this worker published while leading (skips repeats). */
   private readonly published = new Map<CentralListType, number>();
   readonly counters = { snapshots: 0, deltas: 0, beacons: 0 };
@@ -162,12 +163,27 @@ export class ListPublisher {
   }
 
   /**
-   * Call after any change to a list: the leader publishes the new cumulative delta (or a snapshot).
-   * On a worker that does not lead this does nothing: the leader learns of the change from the store.
+   * Call after any change to a list: the leader publishes the new cumulative delta (or a snapshot), then a
+   * beacon carrying the new versions so a terminal that misses the delta knows its list is behind. On a
+   * worker that does not lead this does nothing: the leader learns of the change from the store.
    */
-  changed(type: CentralListType): Promise<void> {
-    if (!this.leading) return Promise.resolve();
-    return this.enqueue(() => this.publishChange(type));
+  async changed(type: CentralListType): Promise<void> {
+    if (!this.leading) return;
+    await this.enqueue(() => this.publishChange(type));
+    this.announce();
+  }
+
+  /**
+   * A beacon with the current list versions soon (a terminal came online, a list changed). Coalesced: while
+   * one is queued, more calls add nothing, so a fleet reconnecting at once costs a few beacons, not one each.
+   */
+  announce(): void {
+    if (!this.leading || this.announcing || (this.opts.beaconEveryMs ?? 10_000) <= 0) return;
+    this.announcing = true;
+    void this.enqueue(async () => {
+      this.announcing = false;
+      await this.sendBeacon();
+    });
   }
 
   /** Waits for everything queued so far. */
@@ -239,9 +255,11 @@ export class ListPublisher {
     // own counter starts from its clock), as long as the workers' clocks agree to within the period.
     this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
     try {
+      const lists: Record<string, number> = {};
+      for (const type of CENTRAL_LISTS) lists[type] = (await this.opts.source.listState(type)).version;
       await this.send(
         topics.time,
-        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq }),
+        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq, lists }),
         false,
       );
       this.counters.beacons++;

@@ -7,17 +7,10 @@ import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, type Alg } from '../shared/keys.js';
 import { asInvalidInput, InvalidInput } from '../shared/errors.js';
-import { assertTerminalId } from '../shared/sync.js';
+import { assertRole, assertTerminalId } from '../shared/ids.js';
 import { CENTRAL_USER } from './broker-auth.js';
 import { DEFAULT_SCRYPT_COST, hashSecret, mosquittoHash, newSecret } from './secrets.js';
 import type { CentralStore } from './store/types.js';
-
-const ROLE = /^[a-z][a-z0-9-]{0,31}$/;
-
-function assertRole(role: string): void {
-  if (!ROLE.test(role))
-    throw new InvalidInput('role', `"${role}" must be 1-32 lowercase letters, digits or dashes`);
-}
 
 export function hashCode(code: string): string {
   return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
@@ -46,7 +39,7 @@ export class TerminalRegistry {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<TerminalCredentials> {
-    asInvalidInput('terminal', () => assertTerminalId(id, 'terminal'));
+    assertTerminalId(id, 'terminal');
     if (id === CENTRAL_USER) throw new InvalidInput('terminal', `"${CENTRAL_USER}" is reserved`);
     assertRole(role);
     asInvalidInput('publicKey', () => assertPublicKey(alg, publicKey, 'publicKey'));

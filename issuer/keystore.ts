@@ -14,6 +14,7 @@ import {
   type Alg,
   type KeyPair,
 } from '../shared/keys.js';
+import { assertSubject } from '../shared/ids.js';
 import { signList } from '../shared/lists.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 
@@ -129,6 +130,7 @@ export class IssuerKeystore {
     credential: Uint8Array;
     record: IssuedRecord;
   } {
+    assertSubject(input.sub, 'sub');
     const cti = newSerial();
     const exp = input.now + Math.round(input.days * 86400);
     const credential = issueCredential(this.issuerKey, {
@@ -159,6 +161,7 @@ export class IssuerKeystore {
   }
 
   suspend(sub: string): boolean {
+    assertSubject(sub, 'sub');
     if (this.state.suspended.includes(sub)) return false;
     this.state.suspended.push(sub);
     this.state.versions.revocation++;

@@ -3,6 +3,7 @@
 // counterpart of shared/sync.ts for HTTP. A bad field is an InvalidInput naming it (HTTP 400).
 import { fromHex } from './bytes.js';
 import { InvalidInput } from './errors.js';
+import { assertRole, assertSubject, assertTerminalId } from './ids.js';
 import type { Alg } from './keys.js';
 
 export const ADMIN_ROUTES = {
@@ -81,7 +82,16 @@ export const readSerialRequest = (b: AdminBody): SerialRequest => ({ cti: text(b
 export interface SubjectRequest {
   sub: string;
 }
-export const readSubjectRequest = (b: AdminBody): SubjectRequest => ({ sub: text(b, 'sub', 128) });
+export const readSubjectRequest = (b: AdminBody): SubjectRequest => ({
+  sub: checked(b, 'sub', assertSubject),
+});
+
+/** A text field checked by its validator in shared/ids.ts (the same rules as the CLI and the config). */
+function checked(b: AdminBody, field: string, assert: (v: unknown, field: string) => void): string {
+  const v = text(b, field, 128);
+  assert(v, field);
+  return v;
+}
 
 /** POST /issuer-keys. */
 export interface IssuerKeyRequest {
@@ -112,8 +122,8 @@ export interface AddTerminalRequest {
   alg: Alg;
 }
 export const readAddTerminalRequest = (b: AdminBody): AddTerminalRequest => ({
-  id: text(b, 'id', 63),
-  role: text(b, 'role', 32),
+  id: checked(b, 'id', assertTerminalId),
+  role: checked(b, 'role', assertRole),
   publicKey: hexField(b, 'publicKey'),
   alg: alg(b),
 });
@@ -129,8 +139,8 @@ export function readEnrollCodeRequest(b: AdminBody): EnrollCodeRequest {
   if (ttl !== undefined && (ttl < 1 || ttl > MAX_CODE_TTL_SECONDS))
     throw new InvalidInput('ttlSeconds', `between 1 and ${MAX_CODE_TTL_SECONDS} (30 days)`);
   return {
-    terminal: text(b, 'terminal', 63),
-    role: text(b, 'role', 32),
+    terminal: checked(b, 'terminal', assertTerminalId),
+    role: checked(b, 'role', assertRole),
     ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
   };
 }
@@ -141,7 +151,7 @@ export interface CommandRequest {
   command: string;
 }
 export const readCommandRequest = (b: AdminBody): CommandRequest => ({
-  terminal: text(b, 'terminal', 63),
+  terminal: checked(b, 'terminal', assertTerminalId),
   command: text(b, 'command', 32),
 });
 

@@ -1,20 +1,15 @@
-// MQTT contract between terminals and central (see docs/ and DESIGN "MQTT"). Topics, and the CBOR
+// MQTT contract between terminals and central (see docs/central.md). Topics, and the CBOR
 // payloads on them. QoS 1 everywhere.
 import { asUint, decodeCbor, encodeCbor, isMap, wideUint, type CborLimits } from './cbor.js';
 import { parseSign1, signSign1, verifySign1 } from './cose.js';
 import { encodeEvent, readEvent, type TerminalEvent } from './events.js';
 import { keyId, type KeyPair, type VerifyKey } from './keys.js';
 import type { ListType } from './lists.js';
+import { isTerminalId } from './ids.js';
 
 export const TOPIC_ROOT = 'passgate/v1';
-export const TERMINAL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export function assertTerminalId(id: string, field = 'terminal id'): void {
-  if (!TERMINAL_ID.test(id))
-    throw new RangeError(
-      `${field}: "${id}" must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`,
-    );
-}
+// Terminal ids: one validator for the whole product (shared/ids.ts), re-exported for the wire code.
+export { assertTerminalId, isTerminalId } from './ids.js';
 
 export const topics = {
   events: (id: string) => `${TOPIC_ROOT}/t/${id}/events`,
@@ -38,7 +33,7 @@ export function parseTerminalTopic(topic: string): { terminalId: string; leaf: s
   const parts = topic.split('/');
   if (parts.length !== 5 || parts[0] !== 'passgate' || parts[1] !== 'v1' || parts[2] !== 't')
     return undefined;
-  if (!TERMINAL_ID.test(parts[3]!)) return undefined;
+  if (!isTerminalId(parts[3])) return undefined;
   return { terminalId: parts[3]!, leaf: parts[4]! };
 }
 

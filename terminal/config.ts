@@ -3,11 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { assertTerminalId } from '../shared/sync.js';
+import {
+  assertTerminalId,
+  DIRECTIONS,
+  GATE_PATTERN,
+  ROLES,
+  TERMINAL_ID_PATTERN,
+  type Direction,
+  type Role,
+} from '../shared/ids.js';
 
-export const ROLES = ['turnstile', 'kiosk', 'counter'] as const;
-export type Role = (typeof ROLES)[number];
-export type Direction = 'in' | 'out';
+// The vocabulary lives in shared/ids.ts; re-exported for the daemon's modules.
+export { ROLES, type Direction, type Role };
 
 export interface TerminalConfig {
   terminalId: string;
@@ -64,15 +71,15 @@ export const CONFIG_SCHEMA = {
   required: ['terminalId', 'role', 'gate', 'dataDir', 'listPublicKey', 'signingKeyFile'],
   properties: {
     $schema: { type: 'string' },
-    terminalId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    terminalId: { type: 'string', pattern: TERMINAL_ID_PATTERN },
     role: { type: 'string', enum: [...ROLES] },
-    gate: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' },
+    gate: { type: 'string', pattern: GATE_PATTERN },
     directions: {
       type: 'array',
       minItems: 1,
       maxItems: 2,
       uniqueItems: true,
-      items: { type: 'string', enum: ['in', 'out'] },
+      items: { type: 'string', enum: [...DIRECTIONS] },
     },
     dataDir: { type: 'string', minLength: 1 },
     listPublicKey: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
@@ -174,6 +181,8 @@ function describe(e: ErrorObject): string {
     return `${path}: must be 64 hex characters (the Ed25519 list public key)`;
   if (e.keyword === 'pattern' && path === 'terminalId')
     return `${path}: must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`;
+  if (e.keyword === 'pattern' && path === 'gate')
+    return `${path}: must be 1-64 letters, digits, dot, dash or underscore`;
   return `${path}: ${e.message ?? 'is invalid'}`;
 }
 
@@ -187,7 +196,13 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
     );
   }
   const r = raw as Record<string, unknown> & Partial<TerminalConfig>;
-  assertTerminalId(r.terminalId!, 'terminalId');
+  try {
+    assertTerminalId(r.terminalId, 'terminalId');
+  } catch (err) {
+    throw new ConfigError(`terminal config has 1 problem(s):\n  - ${(err as Error).message}`, [
+      (err as Error).message,
+    ]);
+  }
   const role = r.role!;
   const staleness = r.staleness ?? ({} as Partial<TerminalConfig['staleness']>);
   const warnHours = staleness.warnHours ?? 24;
@@ -211,7 +226,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
     verify: { windowSeconds: r.verify?.windowSeconds ?? 30, skewSeconds: r.verify?.skewSeconds ?? 0 },
     antiPassbackSeconds: r.antiPassbackSeconds ?? (role === 'turnstile' ? 300 : 0),
     capacity: r.capacity ?? 0,
-    // DESIGN: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
+    // docs/terminal.md: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
     clock: {
       failOpen: r.clock?.failOpen ?? role !== 'counter',
       beaconMaxAgeHours: r.clock?.beaconMaxAgeHours ?? 24,

@@ -10,7 +10,7 @@ import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
 import type { LineInput } from './inputs/line-input.js';
-import { StdinLineInput } from './inputs/stdin.js';
+import { StdinLineInput, stdinEndMeansDone } from './inputs/stdin.js';
 import { TcpLineInput } from './inputs/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
@@ -21,6 +21,7 @@ import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
 import { Lifecycle } from '../shared/lifecycle.js';
+import { CentralListVersions } from './central-lists.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
@@ -34,6 +35,13 @@ export interface StartOptions {
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
+  /**
+   * Before opening the inputs, wait up to this long for the lists central announced (default 0: open at
+   * once; a code shown before the lists arrive is denied with lists_missing). For piped input in scripts.
+   */
+  waitListsMs?: number;
+  /** Called once when every input has ended (stdin closed and no other input): the caller may stop. */
+  onInputsEnded?: () => void;
 }
 
 export interface RunningTerminal {
@@ -43,10 +51,27 @@ export interface RunningTerminal {
   pipeline: DecisionPipeline;
   tcpPort: number | undefined;
   httpPort: number;
+  /** Central's announced list versions against the ones held here. */
+  centralLists: CentralListVersions;
   report(): TerminalReport;
   /** Decide one line in-process (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
-  stop(): Promise<void>;
+  /** Resolves once the terminal holds what central announced (true), or after ms (false). */
+  waitForLists(ms: number): Promise<boolean>;
+  /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
+  waitForDrain(ms: number): Promise<boolean>;
+  /** Stops every part in reverse, each step bounded; true when all finished in time. */
+  stop(): Promise<boolean>;
+}
+
+/** Polls `check` every 50 ms until it holds (true) or `ms` passed (false). */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 
 function readSecretFile(path: string, field: string): string {
@@ -110,6 +135,9 @@ interface Core {
   outputs: GateOutput[];
   pipeline: DecisionPipeline;
   port: TerminalSyncPort;
+  centralLists: CentralListVersions;
+  /** True once the MQTT sync client runs. */
+  syncing: boolean;
   report: () => TerminalReport;
 }
 
@@ -124,9 +152,15 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     life.started('pipeline', () => core.pipeline.drain());
+    const { port, bus, store, pipeline, report, centralLists } = core;
+    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
+    if (core.syncing && (options.waitListsMs ?? 0) > 0 && !(await waitForLists(options.waitListsMs!)))
+      logger.warn(
+        { announced: centralLists.announcedVersions(), held: store.lists.versions() },
+        'lists from central did not arrive in time; opening the inputs anyway',
+      );
     const tcpPort = await startInputs(core);
     logReady(core);
-    const { port, bus, store, pipeline, report } = core;
     return {
       port,
       bus,
@@ -134,8 +168,11 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       pipeline,
       tcpPort,
       httpPort,
+      centralLists,
       report,
       submit: (line, source = 'api') => pipeline.handle(line, source),
+      waitForLists,
+      waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
       stop: () => life.stopAll(),
     };
   });
@@ -164,6 +201,7 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
   const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
   const bus = new TerminalBus(logger);
+  const centralLists = new CentralListVersions(() => store.lists.versions());
   const clock = new TerminalClock(store.clock, listKey, {
     beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
   });
@@ -180,6 +218,7 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     metrics,
     outputs,
     logger: logger.child({ component: 'pipeline' }),
+    centralLists,
     ...(cardKey ? { cardKey } : {}),
   });
   const port = new TerminalSyncPort({
@@ -188,6 +227,7 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     bus,
     listKey,
+    centralLists,
     logger: logger.child({ component: 'sync' }),
   });
   const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
@@ -205,6 +245,8 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     outputs,
     pipeline,
     port,
+    centralLists,
+    syncing: false,
     report,
   };
 }
@@ -268,6 +310,7 @@ async function startSync(core: Core): Promise<void> {
     },
   });
   client.start();
+  core.syncing = true;
   life.started('mqtt', () => client.stop());
 }
 
@@ -327,6 +370,7 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
 /** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
 async function startInputs({
   config,
+  options,
   pipeline,
   metrics,
   bus,
@@ -344,7 +388,13 @@ async function startInputs({
     inputs.push(
       (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
     );
-  if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
+  if (config.inputs.stdin)
+    inputs.push(
+      new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
+        // stdin was the only input and something fed it (not /dev/null): nothing is left to read.
+        if (inputs.length === 1 && stdinEndMeansDone()) options.onInputsEnded?.();
+      }),
+    );
   for (const input of inputs) {
     await input.start(handler, (why, source) => {
       metrics.observeIgnored(why);

@@ -5,6 +5,7 @@ import type { EventData, TerminalEvent } from '../shared/events.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { verify, type Decision } from '../shared/verify.js';
 import { cardHash, parseUid } from './cards.js';
+import type { CentralListVersions } from './central-lists.js';
 import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
@@ -31,6 +32,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Fleet card key (HMAC-SHA-256 of UIDs); without it every card is card_unknown. */
   cardKey?: Uint8Array;
+  /** Central's announced list versions; without it only a missing trust list counts as lists_missing. */
+  centralLists?: CentralListVersions;
 }
 
 interface Outcome {
@@ -226,7 +229,11 @@ export class DecisionPipeline {
         skewSeconds: config.verify.skewSeconds,
         recordReplay: false,
       });
-      first = { decision: token.decision, reason: token.reason, ...(token.sub ? { sub: token.sub } : {}) };
+      // An issuer the terminal does not know, while its trust list is missing or behind central's: the
+      // terminal's own state is at fault, not the credential.
+      const reason: Reason =
+        token.reason === 'unknown_issuer' && this.trustListBehind() ? 'lists_missing' : token.reason;
+      first = { decision: token.decision, reason, ...(token.sub ? { sub: token.sub } : {}) };
       if (token.entitlements) first.entitlements = token.entitlements;
     }
 
@@ -266,6 +273,11 @@ export class DecisionPipeline {
       alerts: outcome.alerts,
       effects,
     };
+  }
+
+  private trustListBehind(): boolean {
+    if (this.deps.centralLists) return this.deps.centralLists.behind('trust');
+    return this.deps.store.lists.versions().trust === undefined;
   }
 
   /** Age in hours of the oldest list the decision relies on; undefined when one was never loaded. */

@@ -4,6 +4,7 @@ import type { TerminalEvent } from '../shared/events.js';
 import type { VerifyKey } from '../shared/keys.js';
 import type { TerminalStatus } from '../shared/sync.js';
 import type { Logger } from 'pino';
+import type { CentralListVersions } from './central-lists.js';
 import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
@@ -25,6 +26,8 @@ export class TerminalSyncPort implements SyncPort {
       bus: TerminalBus;
       listKey: VerifyKey;
       logger: Logger;
+      /** Central's announced list versions (from beacons). */
+      centralLists?: CentralListVersions;
       readers?: () => Record<string, string>;
     },
   ) {
@@ -73,6 +76,7 @@ export class TerminalSyncPort implements SyncPort {
       logger.warn({ why: r.why }, 'time beacon refused');
       return false;
     }
+    this.deps.centralLists?.learn(r.lists);
     if (Math.abs(r.jumpMs) > JUMP_EVENT_MS) {
       const e = store.commitEvent({
         kind: 'clock_jump',

@@ -6,6 +6,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
+import { boundedStep, STOP_STEP_MS } from '../../shared/deadline.js';
 import type { KeyPair, VerifyKey } from '../../shared/keys.js';
 import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
@@ -91,6 +92,10 @@ export class MqttSync {
     this.heartbeat = setInterval(() => this.publishStatus(), this.opts.heartbeatMs ?? 30_000);
   }
 
+  /**
+   * Stops reconnecting and closes the link. Each step is bounded (shared/deadline.ts): a broker that does
+   * not answer cannot hold the shutdown (the "offline" status is then left to the broker's last will).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeCommitted?.();
@@ -98,16 +103,21 @@ export class MqttSync {
     this.sender.stop();
     const client = this.client;
     this.client = undefined;
-    if (client?.connected) {
+    if (!client) return;
+    if (client.connected) {
       // A clean stop says so (the will is only for a crash).
-      await client
-        .publishAsync(topics.status(this.port.terminalId), Buffer.from(this.offlineStatus()), {
-          qos: 1,
-          retain: true,
-        })
-        .catch(() => undefined);
+      await boundedStep(
+        () =>
+          client.publishAsync(topics.status(this.port.terminalId), Buffer.from(this.offlineStatus()), {
+            qos: 1,
+            retain: true,
+          }),
+        STOP_STEP_MS,
+        (why) =>
+          this.log.warn({ why: why === 'timeout' ? 'timeout' : why.message }, 'offline status not sent'),
+      );
     }
-    await client?.endAsync(true);
+    await boundedStep(() => client.endAsync(true), STOP_STEP_MS);
   }
 
   private offlineStatus(): Uint8Array {

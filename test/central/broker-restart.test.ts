@@ -81,7 +81,9 @@ describe.skipIf(!ready)('mosquitto restarts', () => {
       scryptCost: 10,
       beaconEveryMs: 60_000,
     });
-    cleanups.push(() => central.stop());
+    cleanups.push(async () => {
+      await central.stop();
+    });
     const u = new URL(files.centralUrl(`127.0.0.1:${broker.port}`));
     const [user, pass] = [u.username, decodeURIComponent(u.password)];
     await central.trustIssuerKey({
