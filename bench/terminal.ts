@@ -64,7 +64,7 @@ export async function runTerminalBench(opts: { json: boolean }): Promise<object>
       cardKeyFile: join(dir, 'card-key.hex'),
       requirement: { k: 'venue', v: 'zoo' },
       antiPassbackSeconds: 0,
-      inputs: { tcp: { port: 0 }, repeatIgnoreMs: 0 },
+      inputs: [{ type: 'tcp', port: 0, repeatIgnoreMs: 0 }],
       http: { port: 0 },
       log: { level: 'warn' },
     };

@@ -14,6 +14,8 @@ export interface FleetEntry {
   outboxLag?: number;
   lists?: TerminalStatus['lists'];
   clock?: TerminalStatus['clock'];
+  /** Inputs, outputs and PC/SC readers: name → `ok`, `absent: code` or `fault: code`. */
+  readers?: TerminalStatus['readers'];
 }
 
 export interface FleetReport {
@@ -35,6 +37,7 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
     if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
     if (s?.lists) e.lists = s.lists;
     if (s?.clock) e.clock = s.clock;
+    if (s?.readers) e.readers = s.readers;
     return e;
   });
   const online = terminals.filter((t) => t.online).length;

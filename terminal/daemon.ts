@@ -9,12 +9,12 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import type { LineInput } from './inputs/line-input.js';
-import { StdinLineInput } from './inputs/stdin.js';
-import { TcpLineInput } from './inputs/tcp.js';
+import { ConsoleOutput } from './io/console.js';
+import type { InputDevice, InputSink, OutputDevice } from './io/device.js';
+import { buildInputs, buildOutputs, HealthWatch, reasonCode, type HealthTransition } from './io/registry.js';
+import { TcpInput } from './io/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
-import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
@@ -26,9 +26,9 @@ import { TerminalSyncPort } from './sync-port-impl.js';
 
 export interface StartOptions {
   logger: Logger;
-  /** Default true: print decisions to stdout as OPEN/DENIED lines. */
+  /** Default true: console outputs in the config print OPEN/DENIED lines on stdout; false drops them. */
   consoleOutput?: boolean;
-  /** Extra outputs (hardware, the demo's screen). */
+  /** Extra outputs besides the configured ones (the demo's screen). */
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
@@ -42,8 +42,11 @@ export interface RunningTerminal {
   tcpPort: number | undefined;
   httpPort: number;
   report(): TerminalReport;
-  /** Decide one line in-process (same path as an input line). */
+  /** Decide one line in-process, in the stdin/TCP simulation syntax (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
+  /** The configured inputs and outputs, by name. */
+  inputs: InputDevice[];
+  outputs: OutputDevice[];
   stop(): Promise<void>;
 }
 
@@ -117,10 +120,16 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     const bus = new TerminalBus(logger);
     const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
     const metrics = new TerminalMetrics();
-    const outputs: GateOutput[] = [
-      ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-      ...(options.outputs ?? []),
+    const configured = config.outputs.filter(
+      (o) => !(o.type === 'console' && options.consoleOutput === false),
+    );
+    const outputs: OutputDevice[] = [
+      ...(await buildOutputs(configured, logger)),
+      ...(options.outputs ?? []).map(asDevice),
     ];
+    const inputs = await buildInputs(config.inputs, logger);
+    let health: HealthWatch | undefined;
+    const devices = () => health?.snapshot() ?? {};
     const pipeline = new DecisionPipeline({
       config,
       store,
@@ -138,8 +147,10 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       bus,
       listKey,
       logger: logger.child({ component: 'sync' }),
+      readers: () => readersForStatus(devices()),
     });
-    const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+    const report = () =>
+      buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() });
 
     for (const o of outputs) {
       await o.start();
@@ -163,6 +174,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
             lists,
             storageFailures: pipeline.storageFailures,
             alerts: pipeline.alerts,
+            devices: devices(),
           });
         },
       },
@@ -235,25 +247,29 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
 
-    const handler = (line: string, source: string) => pipeline.handle(line, source);
-    const inputs: LineInput[] = [];
-    let tcp: TcpLineInput | undefined;
-    const hygiene = {
-      maxLineLength: config.inputs.maxLineLength,
-      repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-    };
-    if (config.inputs.tcp)
-      inputs.push(
-        (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
-      );
-    if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
-    for (const input of inputs) {
-      await input.start(handler, (why, source) => {
+    const sink: InputSink = {
+      scan: (scan) => pipeline.handleScan(scan),
+      ignored: (why, source) => {
         metrics.observeIgnored(why);
         bus.emit('inputIgnored', { source, why });
-      });
+      },
+    };
+    for (const input of inputs) {
+      await input.start(sink);
       stack.push({ name: `input ${input.name}`, stop: () => input.stop() });
     }
+    const ioLog = logger.child({ component: 'io' });
+    health = new HealthWatch(
+      () => [
+        ...inputs.map((device) => ({ kind: 'input' as const, device })),
+        ...outputs.map((device) => ({ kind: 'output' as const, device })),
+      ],
+      (t) => onDeviceTransition(t, { bus, pipeline, metrics, logger: ioLog }),
+    );
+    health.start();
+    stack.push({ name: 'health watch', stop: () => health?.stop() });
+    for (const note of config.notes) logger.warn(note);
+    const tcp = inputs.find((i): i is TcpInput => i instanceof TcpInput);
 
     const r = report();
     logger.info(
@@ -276,10 +292,59 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       httpPort: http.port,
       report,
       submit: (line, source = 'api') => pipeline.handle(line, source),
+      inputs,
+      outputs,
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** Outputs passed in code (the demo's screen) may not report health: they count as always there. */
+function asDevice(o: GateOutput): OutputDevice {
+  if ('health' in o && typeof (o as OutputDevice).health === 'function') return o as OutputDevice;
+  return {
+    name: o.name,
+    type: 'custom',
+    start: () => o.start(),
+    show: (s) => o.show(s),
+    stop: () => o.stop(),
+    health: () => ({ state: 'ok' }),
+  };
+}
+
+/** A device changed health: bus, metrics, log, and a committed `reader_fault` event central sees. */
+function onDeviceTransition(
+  t: HealthTransition,
+  deps: { bus: TerminalBus; pipeline: DecisionPipeline; metrics: TerminalMetrics; logger: Logger },
+): void {
+  const { state, reason } = t.to;
+  deps.bus.emit('deviceHealth', {
+    device: t.device,
+    kind: t.kind,
+    type: t.type,
+    from: t.from,
+    state,
+    ...(reason ? { reason } : {}),
+  });
+  deps.metrics.observeDeviceTransition(t.device, state);
+  const entry = { device: t.device, type: t.type, from: t.from, state, reason };
+  if (state === 'ok') deps.logger.info(entry, 'device ok');
+  else deps.logger.warn(entry, state === 'absent' ? 'device absent' : 'device fault');
+  void deps.pipeline.record('reader_fault', {
+    device: t.device,
+    type: t.type,
+    state,
+    reason: reasonCode(reason),
+  });
+}
+
+/** The status topic's `readers`: device name → `ok`, `absent: code` or `fault: code`. */
+function readersForStatus(devices: ReturnType<HealthWatch['snapshot']>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, d] of Object.entries(devices))
+    out[name] = d.state === 'ok' ? 'ok' : `${d.state}: ${reasonCode(d.reason)}`;
+  return out;
 }

@@ -218,6 +218,9 @@ const status: CommandSpec = {
             (listText ? ` · ${listText}` : '') +
             (t.clock ? ` · clock ${t.clock}` : ''),
         );
+        const readers = Object.entries(t.readers ?? {});
+        if (readers.length > 0)
+          io.out(`      readers: ${readers.map(([name, state]) => `${name} ${state}`).join(', ')}`);
       }
       return 0;
     } finally {

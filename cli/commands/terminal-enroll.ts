@@ -70,8 +70,8 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       dataDir: dir,
       listPublicKey: r.listKey,
       signingKeyFile: keyFile,
-      // A keyboard-wedge scanner types codes on stdin; hardware inputs are configured in terminal.json.
-      inputs: { stdin: true },
+      // A keyboard-wedge scanner types codes on stdin; add hardware inputs to this list (docs/hardware.md).
+      inputs: [{ type: 'stdin' }],
       mqtt: {
         url: mqttUrl,
         username: r.username,

@@ -83,7 +83,9 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
       io,
       ready,
       `passgate terminal ${c.terminalId} ready (${c.role}, gate ${c.gate})` +
-        (running.tcpPort ? `; lines on tcp ${c.inputs.tcp?.host}:${running.tcpPort}` : '') +
+        (running.tcpPort
+          ? `; lines on tcp ${c.inputs.find((i) => i.type === 'tcp')?.host ?? '127.0.0.1'}:${running.tcpPort}`
+          : '') +
         `; health http://${c.http.host}:${running.httpPort}/healthz`,
     );
     await new Promise<void>((resolve) => {

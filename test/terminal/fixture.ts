@@ -101,7 +101,7 @@ export function makeFleet(
         signingKeyFile: 'terminal-key.json',
         cardKeyFile: 'card-key.hex',
         requirement: { k: 'venue', v: 'zoo' },
-        inputs: { tcp: { port: 0 }, repeatIgnoreMs: 0 },
+        inputs: [{ type: 'tcp', port: 0, repeatIgnoreMs: 0 }],
         http: { port: 0 },
         ...config,
       },
