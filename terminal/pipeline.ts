@@ -6,7 +6,7 @@ import { toHex } from '../shared/bytes.js';
 import type { EventData, TerminalEvent } from '../shared/events.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { verify, type Decision } from '../shared/verify.js';
-import { cardHash } from './cards.js';
+import { cardHash } from '../shared/cards.js';
 import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
@@ -205,7 +205,6 @@ export class DecisionPipeline {
     if (!config.directions.includes(direction))
       return { ...base, decision: 'deny', reason: 'malformed', kind: 'entry' };
 
-    const card = scan.kind === 'card' ? scan : undefined;
     let first: {
       decision: 'accept' | 'deny';
       reason: Reason;
@@ -222,11 +221,15 @@ export class DecisionPipeline {
       const h = this.deps.cardKey ? cardHash(scan.uid, this.deps.cardKey) : undefined;
       hashHex = h ? toHex(h).slice(0, 32) : undefined;
       const binding = h ? store.verifier.cardBinding(h) : undefined;
+      // Same order as a code: who (unknown/blocked), still valid, member not suspended; then the same
+      // policy as a QR code with the card's own entitlements (docs/hardware.md: limits of UID cards).
       if (!binding) first = { decision: 'deny', reason: 'card_unknown' };
       else if (binding.blocked) first = { decision: 'deny', reason: 'card_blocked', sub: binding.sub };
+      else if (binding.exp !== undefined && nowMs / 1000 >= binding.exp)
+        first = { decision: 'deny', reason: 'cert_expired', sub: binding.sub };
       else if (store.verifier.isSuspended(binding.sub))
         first = { decision: 'deny', reason: 'member_suspended', sub: binding.sub };
-      else first = { decision: 'accept', reason: 'ok', sub: binding.sub };
+      else first = { decision: 'accept', reason: 'ok', sub: binding.sub, entitlements: binding.ent };
     } else {
       ages = ['trust', 'revocation'];
       token = verify(scan.text, store.verifier, {
@@ -254,7 +257,7 @@ export class DecisionPipeline {
         clock: clock.state(),
         listAgeHours: this.listAgeHours(ages, nowMs),
       },
-      card ? { ...this.policy, requirement: null } : this.policy,
+      this.policy,
     );
     const effects: CommitEffects = {};
     // The presentation was consumed whatever the policy said: it can't be shown again.

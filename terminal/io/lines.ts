@@ -2,7 +2,7 @@
 // length, no control characters, scanner repeats dropped), and a line becomes a typed Scan here, so the
 // pipeline never re-parses text.
 import type { Direction } from '../../shared/ids.js';
-import { parseUid } from '../cards.js';
+import { parseUid } from '../../shared/cards.js';
 import type { IgnoredWhy, InputSink, ScanResponse } from './device.js';
 import type { Scan } from './scan.js';
 

@@ -44,6 +44,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sub, gate)
   ) WITHOUT ROWID;
   `,
+  // 2: card bindings carry what the card entitles (JSON array of entitlements) and an expiry (unix s).
+  `
+  ALTER TABLE card_bindings ADD COLUMN ent TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE card_bindings ADD COLUMN exp INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,7 +15,7 @@ import {
 } from '../../shared/credential.js';
 import { generateKeyPair, keyId, type KeyPair } from '../../shared/keys.js';
 import { signList } from '../../shared/lists.js';
-import { encodeCardSnapshot, cardHash } from '../../terminal/cards.js';
+import { encodeCardSnapshot, cardHash } from '../../shared/cards.js';
 import { writeSigningKey } from '../../terminal/keys.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,7 +38,10 @@ export interface Fleet {
 
 export function makeFleet(
   config: Record<string, unknown> = {},
-  opts: { cards?: Array<{ uid: string; sub: string; blocked?: boolean }> } = {},
+  opts: {
+    /** Card bindings; `ent` defaults to the fixture's venue (zoo). */
+    cards?: Array<{ uid: string; sub: string; blocked?: boolean; ent?: Entitlement[]; exp?: number }>;
+  } = {},
 ): Fleet {
   const dir = mkdtempSync(join(tmpdir(), 'passgate-terminal-'));
   const listsDir = join(dir, 'lists');
@@ -81,6 +84,8 @@ export function makeFleet(
             h: cardHash(Buffer.from(c.uid, 'hex'), cardKey),
             sub: c.sub,
             blocked: c.blocked ?? false,
+            ent: c.ent ?? [{ k: 'venue', v: 'zoo' }],
+            ...(c.exp !== undefined ? { exp: c.exp } : {}),
           })),
         ),
       }),

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { parseUid } from '../../cards.js';
+import { parseUid } from '../../../shared/cards.js';
 import type { PcscInputConfig } from '../config.js';
 import type { DeviceHealth, InputDevice, InputSink } from '../device.js';
 import type { HostMessage } from './protocol.js';
