@@ -44,6 +44,8 @@ export interface InputDevice {
   start(sink: InputSink): Promise<void>;
   stop(): Promise<void>;
   health(): DeviceHealth;
+  /** Set by the daemon: call it when health changes, so a short outage is recorded, not missed between polls. */
+  onHealthChange?: () => void;
   /** Sub-devices worth listing separately (PC/SC readers by name); optional. */
   details?(): Record<string, DeviceHealth>;
 }
@@ -56,6 +58,8 @@ export interface OutputDevice {
   show(signal: GateSignal): Promise<void>;
   stop(): Promise<void>;
   health(): DeviceHealth;
+  /** Set by the daemon: call it when health changes. */
+  onHealthChange?: () => void;
 }
 
 /** What a factory gets besides its own config entry. */

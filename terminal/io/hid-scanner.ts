@@ -19,6 +19,7 @@ interface HidModule {
 
 export class HidScannerInput implements InputDevice {
   readonly type = 'hid';
+  onHealthChange?: () => void;
   readonly name: string;
   private device: HidDevice | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -83,6 +84,7 @@ export class HidScannerInput implements InputDevice {
       });
       this.device = device;
       this.state = { state: 'ok' };
+      this.onHealthChange?.();
       this.logger.info({ mode: c.mode }, 'hid scanner open');
     } catch (err) {
       const m = (err as Error).message;
@@ -96,6 +98,7 @@ export class HidScannerInput implements InputDevice {
 
   private retry(h: DeviceHealth): void {
     this.state = h;
+    this.onHealthChange?.();
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;

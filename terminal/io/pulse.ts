@@ -4,7 +4,8 @@
 //   open:   idle = energised (holding the gate shut), pulse = release. A dead controller, an unplugged
 //           relay or a stopped daemon releases the gate (fire exits).
 // show() returns once the "open" command left the process, not after the pulse: the next decision
-// must not wait for the gate to close. A second accept during a pulse extends it.
+// must not wait for the gate to close. A second accept during a pulse sends the open command again
+// (harmless for a relay, and one command per committed accept keeps the audit simple) and extends it.
 import type { Logger } from 'pino';
 import type { FailMode } from './config.js';
 
@@ -29,9 +30,9 @@ export class GatePulse {
   }
 
   async open(): Promise<boolean> {
-    const extending = this.timer !== undefined;
     if (this.timer) clearTimeout(this.timer);
-    const ok = extending ? true : await this.drive(!this.idleEnergised);
+    this.timer = undefined;
+    const ok = await this.drive(!this.idleEnergised);
     if (!ok) {
       this.logger.error({ failMode: this.opts.failMode }, 'gate output did not take the open command');
       return false;

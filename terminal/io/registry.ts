@@ -77,6 +77,7 @@ export class HealthWatch {
   ) {}
 
   start(): void {
+    for (const { device } of this.devices()) device.onHealthChange = () => this.poll();
     this.poll();
     this.timer = setInterval(() => this.poll(), this.everyMs);
     this.timer.unref();

@@ -18,6 +18,8 @@ export class ReopeningSerialPort {
   private state: DeviceHealth = { state: 'absent', reason: 'not_opened' };
   /** Called after every (re-)open: an output sets its idle state here. */
   onOpen: () => void = () => undefined;
+  /** Called whenever health changes. */
+  onHealthChange: () => void = () => undefined;
 
   constructor(
     private readonly opts: SerialOptions,
@@ -65,6 +67,7 @@ export class ReopeningSerialPort {
         }
         this.port = port;
         this.state = { state: 'ok' };
+        this.onHealthChange();
         this.logger.info({ path: this.opts.path }, 'serial port open');
         port.on('data', (chunk: Buffer) => this.onData(chunk));
         port.on('error', (e: Error) => this.logger.warn({ err: e.message }, 'serial port error'));
@@ -87,6 +90,7 @@ export class ReopeningSerialPort {
     if (this.state.reason !== h.reason)
       this.logger.warn({ path: this.opts.path, ...h }, 'serial port unavailable');
     this.state = h;
+    this.onHealthChange();
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;

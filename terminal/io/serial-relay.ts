@@ -15,6 +15,7 @@ export function relayCommand(channel: number, on: boolean): Uint8Array {
 
 export class SerialRelayOutput implements OutputDevice {
   readonly type = 'serial-relay';
+  onHealthChange?: () => void;
   readonly name: string;
   private readonly port: ReopeningSerialPort;
   readonly pulse: GatePulse;
@@ -28,6 +29,7 @@ export class SerialRelayOutput implements OutputDevice {
     this.pulse = new GatePulse((on) => this.port.write(relayCommand(config.channel, on)), config, logger);
     // After every (re-)open the board may have power-cycled: put it in its idle state.
     this.port.onOpen = () => void this.pulse.idle();
+    this.port.onHealthChange = () => this.onHealthChange?.();
   }
 
   async start(): Promise<void> {

@@ -43,6 +43,7 @@ export function framedScan(
 
 export class SerialScannerInput implements InputDevice {
   readonly type = 'serial';
+  onHealthChange?: () => void;
   readonly name: string;
   private port: ReopeningSerialPort | undefined;
   private feed: LineFeed | undefined;
@@ -70,6 +71,7 @@ export class SerialScannerInput implements InputDevice {
     this.port = new ReopeningSerialPort(c, this.logger, (chunk) =>
       feed.push(normalizeTerminator(chunk.toString('latin1'), c.terminator)),
     );
+    this.port.onHealthChange = () => this.onHealthChange?.();
     await this.port.start();
   }
 

@@ -30,6 +30,7 @@ function hostScript(): string {
 
 export class PcscInput implements InputDevice {
   readonly type = 'pcsc';
+  onHealthChange?: () => void;
   readonly name: string;
   private child: ChildProcess | undefined;
   private sink: InputSink | undefined;
@@ -98,6 +99,7 @@ export class PcscInput implements InputDevice {
         { code, signal, stderr: stderr.trim().split('\n').slice(-3).join(' | ') },
         'pcsc host exited',
       );
+      this.onHealthChange?.();
       this.scheduleRestart();
     });
   }
@@ -128,11 +130,13 @@ export class PcscInput implements InputDevice {
     this.child = undefined;
     this.readers.clear();
     child.kill('SIGKILL');
+    this.onHealthChange?.();
     this.scheduleRestart();
   }
 
   private onMessage(m: HostMessage): void {
     this.lastHeard = performance.now();
+    if (m.type !== 'alive') queueMicrotask(() => this.onHealthChange?.());
     switch (m.type) {
       case 'alive':
         return;
