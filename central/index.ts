@@ -17,7 +17,7 @@ import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
 import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
-import { loadOrCreateListKey } from './list-key.js';
+import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { openStore } from './store/open.js';
 import type { CentralStore } from './store/types.js';
@@ -41,6 +41,8 @@ export interface CentralOptions {
   logger?: Logger;
   /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
   listKey?: KeyPair;
+  /** The fleet card key (from the issuer folder); default: card-key.hex in dataDir, created on first start. */
+  cardKey?: Uint8Array;
   /** Bearer token for the admin HTTP API (default: DATA/admin.token, created on first start, mode 0600). */
   adminToken?: string;
   /** URL terminals are told at enrollment (default: the broker's). */
@@ -74,6 +76,10 @@ export interface Central {
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
   unsuspend(sub: string): Promise<number>;
+  /** Card bindings (cards list): UIDs are hashed with the fleet card key before anything is stored. */
+  bindCard: CentralAdmin['lists']['bindCard'];
+  blockCard: CentralAdmin['lists']['blockCard'];
+  unbindCard: CentralAdmin['lists']['unbindCard'];
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
   adoptIssuerFolder: CentralAdmin['lists']['adoptIssuerFolder'];
@@ -104,6 +110,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
+  const cardKey = opts.cardKey ?? loadOrCreateCardKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
   await store.init();
   const stops: (() => Promise<void> | void)[] = [() => store.close()];
@@ -171,6 +178,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
+      cardKey,
       mqttUrl: () => mqttUrl,
       protocolVersion: external ? 5 : 4,
       ...(centralSecret ? { centralSecret } : {}),
@@ -238,6 +246,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
       unsuspend: (sub) => a.unsuspend(sub),
+      bindCard: (uid, b) => a.bindCard(uid, b),
+      blockCard: (uid) => a.blockCard(uid),
+      unbindCard: (uid) => a.unbindCard(uid),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
       adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
       addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),

@@ -121,7 +121,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(worker ? { workerId: worker } : {}),
       ...(scryptCost !== undefined ? { scryptCost } : {}),
       ...(publicMqttUrl ? { publicMqttUrl } : {}),
-      ...(issuer ? { listKey: issuer.listKey } : {}),
+      ...(issuer ? { listKey: issuer.listKey, cardKey: issuer.cardKey() } : {}),
     }).catch((err: Error) => {
       throw new UserError(`central could not start: ${err.message}`);
     });
@@ -135,6 +135,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
         revoked: issuer.revoked,
         suspended: issuer.suspended,
         versions: issuer.versions,
+        cards: issuer.cards,
       });
       trustVersion = adopted.trust;
     }
@@ -192,7 +193,8 @@ const status: CommandSpec = {
     try {
       const report = fleetReport(await store.terminals(), Date.now());
       const lists: Record<string, number> = {};
-      for (const t of ['trust', 'revocation'] as const) lists[t] = (await store.listState(t)).version;
+      for (const t of ['trust', 'revocation', 'cards'] as const)
+        lists[t] = (await store.listState(t)).version;
       const events = await store.eventCount();
       const running = existsSync(join(dataDir, RUNTIME_FILE))
         ? (JSON.parse(readFileSync(join(dataDir, RUNTIME_FILE), 'utf8')) as { pid: number })
@@ -203,7 +205,7 @@ const status: CommandSpec = {
       }
       io.out(
         `central ${running ? `is running (pid ${running.pid})` : 'is not running'} · ${events} events stored · ` +
-          `lists: trust v${lists.trust}, revocation v${lists.revocation}`,
+          `lists: trust v${lists.trust}, revocation v${lists.revocation}, cards v${lists.cards}`,
       );
       io.out(`${report.terminals.length} terminals: ${report.online} online, ${report.offline} offline`);
       for (const t of report.terminals) {
