@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
+import { SerialPort } from 'serialport';
 import { commandExists, requireComponent, waitFor } from '../helpers/components.js';
 
 export { waitFor } from '../helpers/components.js';
@@ -160,4 +161,27 @@ export class PtyPair {
     await gone;
     await waitFor(() => !existsSync(this.device), 5000, 'socat links removed');
   }
+}
+
+/** The far end of a pty, opened with serialport like any other tty. */
+export async function openPeer(
+  path: string,
+  onData: (b: Buffer) => void = () => undefined,
+): Promise<SerialPort> {
+  const port = new SerialPort({ path, baudRate: 9600, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  port.on('data', onData);
+  port.on('error', () => undefined);
+  return port;
+}
+
+export function writeTo(port: SerialPort, data: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) =>
+    port.write(data, (err) => (err ? reject(err) : port.drain(() => resolve()))),
+  );
+}
+
+export function closePeer(port: SerialPort | undefined): Promise<void> {
+  if (!port?.isOpen) return Promise.resolve();
+  return new Promise((resolve) => port.close(() => resolve()));
 }

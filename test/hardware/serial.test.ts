@@ -2,39 +2,16 @@
 // garbage, a code split over several writes) into a real daemon process, and a relay board on another
 // pty records the command bytes, checked byte for byte. Both ports are closed and re-created while the
 // daemon runs: it reports them gone and picks them up again by itself.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ensureBuilt, makeFleet, runCli, startDaemon, type Daemon, type Fleet } from '../terminal/fixture.js';
-import { PtyPair, socatPresent, waitFor } from './components.js';
+import { closePeer, openPeer, PtyPair, socatPresent, waitFor, writeTo } from './components.js';
 import { devices, outbox } from './daemon-probe.js';
 
 const present = socatPresent();
 const ON = [0xa0, 0x01, 0x01, 0xa2];
 const OFF = [0xa0, 0x01, 0x00, 0xa1];
-
-/** The far end of a pty, opened with serialport like any other tty. */
-export async function openPeer(
-  path: string,
-  onData: (b: Buffer) => void = () => undefined,
-): Promise<SerialPort> {
-  const port = new SerialPort({ path, baudRate: 9600, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  port.on('data', onData);
-  port.on('error', () => undefined);
-  return port;
-}
-
-export function writeTo(port: SerialPort, data: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) =>
-    port.write(data, (err) => (err ? reject(err) : port.drain(() => resolve()))),
-  );
-}
-
-export function closePeer(port: SerialPort | undefined): Promise<void> {
-  if (!port?.isOpen) return Promise.resolve();
-  return new Promise((resolve) => port.close(() => resolve()));
-}
 
 describe.skipIf(!present)('serial scanner and relay through socat ptys (real daemon)', () => {
   let fleet: Fleet;
