@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../testkit/wait.js';
 import type { DeviceHealth, InputDevice, InputSink } from './device.js';
 import { GpioOutput } from './gpio.js';
 import { blinkSteps } from './led.js';
@@ -20,14 +21,6 @@ import { relayCommand } from './serial-relay.js';
 const silent = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'passgate-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const waitFor = async (check: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('line framing', () => {
   it('turns simulation lines into typed scans with the input direction, a prefix overriding it', () => {
@@ -75,7 +68,7 @@ describe('gate outputs', () => {
       const pulse = new GatePulse(async (on) => (driven.push(on), true), { pulseMs: 20, failMode }, silent);
       await pulse.idle();
       await pulse.open();
-      await waitFor(() => driven.length === 3, 2000, 'pulse end');
+      await waitFor('pulse end', () => driven.length === 3, 2000);
       await pulse.stop();
       expect(driven).toEqual(
         failMode === 'locked' ? [false, true, false, false] : [true, false, true, false],
@@ -117,7 +110,7 @@ describe('gate outputs', () => {
     expect(readFileSync(join(sysfs, 'gpio17/value'), 'utf8')).toBe('0');
     await out.show({ decision: 'accept', reason: 'ok', seq: 1, gate: 'g', direction: 'in', text: '' });
     expect(readFileSync(join(sysfs, 'gpio17/value'), 'utf8')).toBe('1');
-    await waitFor(() => readFileSync(join(sysfs, 'gpio17/value'), 'utf8') === '0', 2000, 'lock closed again');
+    await waitFor('lock closed again', () => readFileSync(join(sysfs, 'gpio17/value'), 'utf8') === '0', 2000);
     await out.stop();
     const missing = new GpioOutput({ ...config, line: 18, sysfsBase: join(dir, 'nowhere') }, silent);
     await missing.start();
@@ -172,9 +165,9 @@ describe('PcscInput against fake host processes', () => {
     const input = new PcscInput(config, silent, host('hang', "send({ type: 'alive' });\nwhile (true) {}"));
     await input.start(sink([]));
     try {
-      await waitFor(() => input.health().reason?.startsWith('pcsc_host_hung') === true, 10_000, 'watchdog');
+      await waitFor('watchdog', () => input.health().reason?.startsWith('pcsc_host_hung') === true, 10_000);
       expect(input.health().state).toBe('fault');
-      await waitFor(() => input.starts >= 2, 10_000, 'a restart');
+      await waitFor('a restart', () => input.starts >= 2, 10_000);
     } finally {
       await input.stop();
     }
@@ -196,7 +189,7 @@ send({ type: 'card', reader: 'Other 00 00', uid: '04a1b2c3', atr: '' });`,
     const input = new PcscInput({ ...config, reader: 'ACS' }, silent, script);
     await input.start(sink(scans, ignored));
     try {
-      await waitFor(() => scans.length === 1 && ignored.length === 1, 10_000, 'the card');
+      await waitFor('the card', () => scans.length === 1 && ignored.length === 1, 10_000);
       expect(scans[0]).toMatchObject({
         kind: 'card',
         input: 'reader',
@@ -223,9 +216,9 @@ send({ type: 'card', reader: 'Other 00 00', uid: '04a1b2c3', atr: '' });`,
     await input.start(sink([]));
     try {
       await waitFor(
+        'driver_missing',
         () => input.health().reason?.startsWith('driver_missing') === true,
         10_000,
-        'driver_missing',
       );
       expect(input.health().reason).toContain('apt-get install pcscd libpcsclite-dev');
       await new Promise((r) => setTimeout(r, 1500));

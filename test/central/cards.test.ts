@@ -11,7 +11,7 @@ import { openList } from '../../shared/lists.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { cardHash, readCardSnapshot } from '../../shared/cards.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { LineClient } from '../terminal/fixture.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -207,9 +207,9 @@ describe('card bindings: issuer folder, central, enrollment, terminal', () => {
         }
       ).lists.cards?.version ?? 0;
     await waitFor(
+      'the cards list on the terminal',
       async () => (await cardsVersion()) >= library.cardsVersion,
       30_000,
-      'the cards list on the terminal',
     );
     const client = await LineClient.connect(terminal.tcpPort);
     try {
@@ -227,9 +227,9 @@ describe('card bindings: issuer folder, central, enrollment, terminal', () => {
         '04B1B2C3D4E5F6',
       );
       await waitFor(
+        'the block on the terminal',
         async () => (await cardsVersion()) >= blocked.cardsVersion,
         30_000,
-        'the block on the terminal',
       );
       expect(await client.send('card:04B1B2C3D4E5F6')).toMatchObject({
         decision: 'deny',
@@ -244,9 +244,9 @@ describe('card bindings: issuer folder, central, enrollment, terminal', () => {
         '04B1B2C3D4E5F6',
       );
       await waitFor(
+        'the unbind on the terminal',
         async () => (await cardsVersion()) >= unbound.cardsVersion,
         30_000,
-        'the unbind on the terminal',
       );
       expect(await client.send('card:04B1B2C3D4E5F6')).toMatchObject({
         decision: 'deny',

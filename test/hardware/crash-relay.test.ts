@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, makeFleet, runCli, startDaemon, type Fleet } from '../terminal/fixture.js';
-import { closePeer, openPeer, PtyPair, socatPresent, writeTo } from './components.js';
-import { outbox } from './daemon-probe.js';
+import { closePeer, openPeer, PtyPair, socatPresent, writeTo } from '../../testkit/hardware.js';
+import { outbox } from '../../testkit/daemon-probe.js';
 
 const present = socatPresent();
 const ROUNDS = 6;

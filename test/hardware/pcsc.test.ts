@@ -14,8 +14,14 @@ import {
   type Daemon,
   type Fleet,
 } from '../terminal/fixture.js';
-import { Pcscd, pcscComponentsPresent, pcscdRunningElsewhere, VirtualCard, waitFor } from './components.js';
-import { devices, healthz, outbox, type OutboxEvent } from './daemon-probe.js';
+import {
+  Pcscd,
+  pcscComponentsPresent,
+  pcscdRunningElsewhere,
+  VirtualCard,
+  waitFor,
+} from '../../testkit/hardware.js';
+import { devices, healthz, outbox, type OutboxEvent } from '../../testkit/daemon-probe.js';
 
 const present = pcscComponentsPresent();
 const READER = 'Virtual PCD 00 00';
@@ -75,7 +81,7 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
     const card = new VirtualCard(uid);
     await card.insert();
     try {
-      await waitFor(() => cardEvents().length > before, 15_000, `a decision for card ${uid}`);
+      await waitFor(`a decision for card ${uid}`, () => cardEvents().length > before, 15_000);
       expect(card.apdus).toContain('ffca000000');
     } finally {
       await card.remove();
@@ -88,9 +94,9 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
     client = await LineClient.connect(daemon.tcpPort);
     expect(await client.send(fleet.qr(fleet.credential('m-qr-1')))).toMatchObject({ decision: 'accept' });
     await waitFor(
+      'reader absent because pcscd is not running',
       async () => /^pcscd_not_running/.test((await devices(daemon!.httpPort)).reader?.reason ?? ''),
       10_000,
-      'reader absent because pcscd is not running',
     );
     expect((await devices(daemon.httpPort)).reader?.state).toBe('absent');
     const h = await healthz(daemon.httpPort);
@@ -101,22 +107,22 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
       'passgate_device_health{device="reader",kind="input",type="pcsc",state="absent"} 1',
     );
     await waitFor(
+      'a reader_fault event for the absent reader',
       () => outbox(fleet.dbFile).some((e) => e.kind === 'reader_fault' && e.data?.state === 'absent'),
       10_000,
-      'a reader_fault event for the absent reader',
     );
   });
 
   it('sees the reader by itself once pcscd starts', async () => {
     await pcscd.start();
-    await waitFor(async () => (await devices(daemon!.httpPort)).reader?.state === 'ok', 20_000, 'reader ok');
+    await waitFor('reader ok', async () => (await devices(daemon!.httpPort)).reader?.state === 'ok', 20_000);
     const d = await devices(daemon!.httpPort);
     expect(d[`reader/${READER}`]).toMatchObject({ state: 'ok' });
     expect(d['reader/Virtual PCD 00 01']).toBeUndefined(); // filtered by the reader name
     await waitFor(
+      'a reader_fault event for the recovery',
       () => outbox(fleet.dbFile).some((e) => e.kind === 'reader_fault' && e.data?.state === 'ok'),
       10_000,
-      'a reader_fault event for the recovery',
     );
   }, 40_000);
 
@@ -145,9 +151,9 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
   it('reports a fault when pcscd is killed, keeps deciding codes, and recovers when it is back', async () => {
     await pcscd.stop('SIGKILL');
     await waitFor(
+      'reader not ok',
       async () => (await devices(daemon!.httpPort)).reader?.state !== 'ok',
       20_000,
-      'reader not ok',
     );
     const during = await devices(daemon!.httpPort);
     expect(['fault', 'absent']).toContain(during.reader?.state);
@@ -158,9 +164,9 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
       });
     await pcscd.start();
     await waitFor(
+      'reader ok again',
       async () => (await devices(daemon!.httpPort)).reader?.state === 'ok',
       30_000,
-      'reader ok again',
     );
     expect(await tap('04B1B2C3')).toMatchObject({ decision: 'deny', reason: 'not_entitled' });
     const faults = outbox(fleet.dbFile)

@@ -6,8 +6,8 @@ import type { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ensureBuilt, makeFleet, runCli, startDaemon, type Daemon, type Fleet } from '../terminal/fixture.js';
-import { closePeer, openPeer, PtyPair, socatPresent, waitFor, writeTo } from './components.js';
-import { devices, outbox } from './daemon-probe.js';
+import { closePeer, openPeer, PtyPair, socatPresent, waitFor, writeTo } from '../../testkit/hardware.js';
+import { devices, outbox } from '../../testkit/daemon-probe.js';
 
 const present = socatPresent();
 const ON = [0xa0, 0x01, 0x01, 0xa2];
@@ -77,14 +77,14 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
   });
 
   it('puts the relay in its idle (locked) state when it opens the port', async () => {
-    await waitFor(() => relayBytes.length >= 4, 10_000, 'the idle command');
+    await waitFor('the idle command', () => relayBytes.length >= 4, 10_000);
     expect(relayBytes.slice(0, 4)).toEqual(OFF);
   });
 
   it('opens the gate for an accepted code: exactly ON then OFF after the pulse, after the commit', async () => {
     relayBytes = [];
     await writeTo(scanner!, fleet.qr(fleet.credential('m-serial-1')) + '\r\n');
-    await waitFor(() => relayBytes.length >= 8, 10_000, 'relay pulse');
+    await waitFor('relay pulse', () => relayBytes.length >= 8, 10_000);
     expect(relayBytes).toEqual([...ON, ...OFF]);
     expect(entries().at(-1)).toMatchObject({ decision: 'accept', reason: 'ok' });
   });
@@ -93,11 +93,11 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
     relayBytes = [];
     const before = entries().length;
     await writeTo(scanner!, 'PG1:NOT-A-CODE\r');
-    await waitFor(() => entries().length > before, 10_000, 'the denial');
+    await waitFor('the denial', () => entries().length > before, 10_000);
     expect(entries().at(-1)).toMatchObject({ decision: 'deny', reason: 'malformed' });
     // A barrier, not a sleep: an accepted code after the denial produces the only relay bytes.
     await writeTo(scanner!, fleet.qr(fleet.credential('m-serial-2')) + '\r');
-    await waitFor(() => relayBytes.length >= 8, 10_000, 'relay pulse');
+    await waitFor('relay pulse', () => relayBytes.length >= 8, 10_000);
     expect(relayBytes).toEqual([...ON, ...OFF]);
   });
 
@@ -109,7 +109,7 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
     await writeTo(scanner!, code.slice(0, 10));
     await writeTo(scanner!, code.slice(10, 200));
     await writeTo(scanner!, code.slice(200) + '\r\n');
-    await waitFor(() => entries().length > before, 10_000, 'the split code');
+    await waitFor('the split code', () => entries().length > before, 10_000);
     expect(entries().length).toBe(before + 1);
     expect(entries().at(-1)).toMatchObject({ decision: 'accept' });
     const m = await metrics();
@@ -121,25 +121,25 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
     await closePeer(scanner);
     await scannerPty.stop();
     await waitFor(
+      'scanner absent',
       async () => (await devices(daemon!.httpPort)).scanner?.state === 'absent',
       10_000,
-      'scanner absent',
     );
     await scannerPty.start();
     await waitFor(
+      'scanner back',
       async () => (await devices(daemon!.httpPort)).scanner?.state === 'ok',
       10_000,
-      'scanner back',
     );
     scanner = await openPeer(scannerPty.peer);
     const before = entries().length;
     await writeTo(scanner, fleet.qr(fleet.credential('m-serial-4')) + '\r');
-    await waitFor(() => entries().length > before, 10_000, 'a code after the scanner came back');
+    await waitFor('a code after the scanner came back', () => entries().length > before, 10_000);
     const scannerFaults = () =>
       outbox(fleet.dbFile)
         .filter((e) => e.kind === 'reader_fault' && e.data?.device === 'scanner')
         .map((e) => e.data?.state);
-    await waitFor(() => scannerFaults().length >= 2, 10_000, 'reader_fault events for the scanner');
+    await waitFor('reader_fault events for the scanner', () => scannerFaults().length >= 2, 10_000);
     expect(scannerFaults()).toEqual(['absent', 'ok']);
   });
 
@@ -147,9 +147,9 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
     await closePeer(relay);
     await relayPty.stop();
     await waitFor(
+      'relay absent',
       async () => (await devices(daemon!.httpPort)).relay?.state === 'absent',
       10_000,
-      'relay absent',
     );
     const gone = await devices(daemon!.httpPort);
     expect(gone.relay?.reason).toContain('the gate fails locked');
@@ -158,17 +158,17 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
     // A code while the relay is gone is still decided and committed; nothing can open.
     const before = entries().length;
     await writeTo(scanner!, fleet.qr(fleet.credential('m-serial-5')) + '\r');
-    await waitFor(() => entries().length > before, 10_000, 'a decision without a relay');
+    await waitFor('a decision without a relay', () => entries().length > before, 10_000);
     relayBytes = [];
     await relayPty.start();
     relay = await openPeer(relayPty.peer, (b) => relayBytes.push(...b));
-    await waitFor(async () => (await devices(daemon!.httpPort)).relay?.state === 'ok', 10_000, 'relay back');
+    await waitFor('relay back', async () => (await devices(daemon!.httpPort)).relay?.state === 'ok', 10_000);
     // The idle command may reach the pty before this test opened its far end (then the tty drops it).
     await writeTo(scanner!, fleet.qr(fleet.credential('m-serial-6')) + '\r');
     await waitFor(
+      'relay pulse after re-open',
       () => relayBytes.length >= 8 && relayBytes.at(-1) === 0xa1 && relayBytes.includes(0x01, 2),
       10_000,
-      'relay pulse after re-open',
     );
     expect([
       [...ON, ...OFF],

@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { SerialPort } from 'serialport';
-import { commandExists, requireComponent, waitFor } from '../helpers/components.js';
+import { commandExists, requireComponent } from './components.js';
+import { waitFor } from './wait.js';
 
-export { waitFor } from '../helpers/components.js';
+export { waitFor } from './wait.js';
 
 export const PCSC_SOCKET = '/run/pcscd/pcscd.comm';
 export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
@@ -57,7 +58,7 @@ export class Pcscd {
   async start(): Promise<void> {
     if (pcscdRunningElsewhere()) throw new Error('another pcscd is running; stop it first');
     this.proc = spawn('/usr/sbin/pcscd', ['-f', '-a'], { stdio: 'ignore' });
-    await waitFor(() => existsSync(PCSC_SOCKET), 10_000, 'the pcscd socket');
+    await waitFor('the pcscd socket', () => existsSync(PCSC_SOCKET), 10_000);
   }
 
   /** SIGTERM (clean: the socket goes away) or SIGKILL (the socket file stays behind). */
@@ -149,7 +150,7 @@ export class PtyPair {
     this.proc = spawn('socat', [`pty,raw,echo=0,link=${this.device}`, `pty,raw,echo=0,link=${this.peer}`], {
       stdio: 'ignore',
     });
-    await waitFor(() => existsSync(this.device) && existsSync(this.peer), 10_000, 'socat ptys');
+    await waitFor('socat ptys', () => existsSync(this.device) && existsSync(this.peer), 10_000);
   }
 
   async stop(): Promise<void> {
@@ -159,7 +160,7 @@ export class PtyPair {
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill('SIGTERM');
     await gone;
-    await waitFor(() => !existsSync(this.device), 5000, 'socat links removed');
+    await waitFor('socat links removed', () => !existsSync(this.device), 5000);
   }
 }
 
