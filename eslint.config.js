@@ -36,6 +36,17 @@ export default tseslint.config(
   },
   {
     files: ['terminal/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        // Hardware libraries only in their thin shells (terminal/io/serial-port.ts, hid-scanner.ts,
+        // pcsc/host.ts): everything else in the terminal works on typed scans and device health.
+        { patterns: ['**/central/**', 'serialport', 'node-hid', 'nfc-pcsc', '@pokusew/pcsclite'] },
+      ],
+    },
+  },
+  {
+    files: ['terminal/io/serial-port.ts', 'terminal/io/hid-scanner.ts', 'terminal/io/pcsc/host.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/central/**'] }] },
   },
   {

@@ -52,10 +52,19 @@ function makePcscBindingAvailable() {
   if (pcscBindingLoads() || !existsSync('/usr/include/PCSC/winscard.h')) return;
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const present = existsSync(join(ROOT, 'node_modules/@pokusew/pcsclite/package.json'));
-  console.log(`system-deps: ${present ? 'rebuilding' : 'installing'} the nfc-pcsc binding (@pokusew/pcsclite)…`);
+  console.log(
+    `system-deps: ${present ? 'rebuilding' : 'installing'} the nfc-pcsc binding (@pokusew/pcsclite)…`,
+  );
   const args = present
     ? ['rebuild', '@pokusew/pcsclite']
-    : ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts=false', `nfc-pcsc@${lockedVersion('nfc-pcsc')}`];
+    : [
+        'install',
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts=false',
+        `nfc-pcsc@${lockedVersion('nfc-pcsc')}`,
+      ];
   const r = spawnSync(npm, args, { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) console.error(`system-deps: npm ${args.join(' ')} failed`);
 }

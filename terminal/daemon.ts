@@ -9,7 +9,6 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import { ConsoleOutput } from './io/console.js';
 import type { InputDevice, InputSink, OutputDevice } from './io/device.js';
 import { buildInputs, buildOutputs, HealthWatch, reasonCode, type HealthTransition } from './io/registry.js';
 import { TcpInput } from './io/tcp.js';
@@ -130,8 +129,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       ...(options.outputs ?? []).map(asDevice),
     ];
     const inputs = await buildInputs(config.inputs, logger);
-    let health: HealthWatch | undefined;
-    const devices = () => health?.snapshot() ?? {};
+    // The health watch starts after the inputs; reports before that see no devices.
+    const watch: { health?: HealthWatch } = {};
+    const devices = () => watch.health?.snapshot() ?? {};
     const pipeline = new DecisionPipeline({
       config,
       store,
@@ -261,15 +261,16 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       stack.push({ name: `input ${input.name}`, stop: () => input.stop() });
     }
     const ioLog = logger.child({ component: 'io' });
-    health = new HealthWatch(
+    const health = new HealthWatch(
       () => [
         ...inputs.map((device) => ({ kind: 'input' as const, device })),
         ...outputs.map((device) => ({ kind: 'output' as const, device })),
       ],
       (t) => onDeviceTransition(t, { bus, pipeline, metrics, logger: ioLog }),
     );
+    watch.health = health;
     health.start();
-    stack.push({ name: 'health watch', stop: () => health?.stop() });
+    stack.push({ name: 'health watch', stop: () => health.stop() });
     for (const note of config.notes) logger.warn(note);
     const tcp = inputs.find((i): i is TcpInput => i instanceof TcpInput);
 
