@@ -3,12 +3,11 @@
 // relay "open" bytes on the pty, p50/p99; (2) QR decision latency over TCP with the PC/SC input
 // configured and active vs not configured, in the same run: the cost of hosting PC/SC in a watched child
 // process (goal < 10 % on p99). Needs root (pcscd), vsmartcard-vpcd, socat and the nfc-pcsc binding.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { toHex } from '../shared/bytes.js';
 import { cardHash, encodeCardSnapshot } from '../shared/cards.js';
 import { createPresentation, issueCredential, newSerial, toQrText } from '../shared/credential.js';
@@ -29,6 +28,7 @@ import {
   socatPresent,
   VirtualCard,
 } from '../testkit/hardware.js';
+import { startPassgate, stopPassgate } from '../testkit/passgate-process.js';
 import { waitFor } from '../testkit/wait.js';
 import { percentile, printTable, writeResult } from './harness.js';
 
@@ -37,48 +37,23 @@ const QR = Number(process.env.PASSGATE_BENCH_QR ?? 1500);
 const READER = 'Virtual PCD 00 00';
 const ON = Buffer.from([0xa0, 0x01, 0x01, 0xa2]);
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
-
 interface Running {
   proc: ChildProcess;
   tcpPort: number;
   httpPort: number;
 }
 
-function startDaemon(root: string, configFile: string): Promise<Running> {
-  const proc = spawn(
-    process.execPath,
-    [join(root, 'bin/passgate.js'), 'terminal', 'start', '--config', configFile, '--json'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl === -1) return;
-      proc.stdout!.removeAllListeners('data');
-      proc.stdout!.resume();
-      const ready = JSON.parse(out.slice(0, nl)) as { tcpPort: number; httpPort: number };
-      resolve({ proc, ...ready });
-    });
-    proc.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${err}`)));
-  });
+async function startDaemon(configFile: string): Promise<Running> {
+  const { proc, ready } = await startPassgate<{ tcpPort: number; httpPort: number }>([
+    'terminal',
+    'start',
+    '--config',
+    configFile,
+  ]);
+  return { proc, ...ready };
 }
 
-async function stopDaemon(d: Running): Promise<void> {
-  const gone = new Promise((r) => d.proc.once('exit', r));
-  d.proc.kill('SIGTERM');
-  await gone;
-}
+const stopDaemon = (d: Running) => stopPassgate(d.proc);
 
 /** One line at a time over TCP: the latency of each answered decision, in ms. */
 async function qrLatencies(port: number, codes: string[]): Promise<number[]> {
@@ -133,7 +108,6 @@ export async function runHardwareBench(opts: { json: boolean }): Promise<object>
   }
   if (pcscdRunningElsewhere())
     throw new Error('a pcscd is already running: stop it, the bench starts its own');
-  const root = projectRoot();
   const dir = mkdtempSync(join(tmpdir(), 'passgate-bench-hw-'));
   const pcscd = new Pcscd();
   const relayPty = new PtyPair(join(dir, 'relay'), join(dir, 'relay-peer'));
@@ -248,7 +222,7 @@ export async function runHardwareBench(opts: { json: boolean }): Promise<object>
 
     // --- 1. Card → decision → relay bytes, and QR latency with PC/SC active.
     log('daemon with the PC/SC input…');
-    daemon = await startDaemon(root, withPcsc);
+    daemon = await startDaemon(withPcsc);
     const status = async () =>
       (
         (await (await fetch(`http://127.0.0.1:${daemon!.httpPort}/status`)).json()) as {
@@ -276,7 +250,7 @@ export async function runHardwareBench(opts: { json: boolean }): Promise<object>
 
     // --- 2. QR latency without the PC/SC input, same machine, same lists, same relay.
     log(`${QR} QR decisions without PC/SC…`);
-    daemon = await startDaemon(root, without);
+    daemon = await startDaemon(without);
     await qrLatencies(daemon.tcpPort, codes(200));
     const qrWithout = await qrLatencies(daemon.tcpPort, codes(QR));
     await stopDaemon(daemon);

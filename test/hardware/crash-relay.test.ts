@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeFleet, runCli, startDaemon, type Fleet } from '../terminal/fixture.js';
+import { ensureBuilt, loadLists, makeFleet, runCli, startDaemon, type Fleet } from '../terminal/fixture.js';
 import { closePeer, openPeer, PtyPair, socatPresent, writeTo } from '../../testkit/hardware.js';
 import { outbox } from '../../testkit/daemon-probe.js';
 
@@ -41,15 +41,7 @@ describe.skipIf(!present)('crash safety with a serial scanner and a relay (kill 
       { type: 'serial-relay', name: 'relay', path: relayPty.device, pulseMs: 5, reopenMs: 100 },
     ];
     writeFileSync(fleet.configFile, JSON.stringify(config));
-    const loaded = runCli([
-      'terminal',
-      'load-lists',
-      '--config',
-      fleet.configFile,
-      '--lists',
-      fleet.listsDir,
-    ]);
-    expect(loaded.code, loaded.stderr).toBe(0);
+    loadLists(fleet);
     await scannerPty.start();
     await relayPty.start();
     relay = await openPeer(relayPty.peer, (b) => relayBytes.push(Buffer.from(b)));

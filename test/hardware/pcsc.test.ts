@@ -9,7 +9,7 @@ import {
   ensureBuilt,
   LineClient,
   makeFleet,
-  runCli,
+  loadLists,
   startDaemon,
   type Daemon,
   type Fleet,
@@ -53,15 +53,7 @@ describe.skipIf(!present)('PC/SC input through pcscd + vpcd (real processes)', (
         ],
       },
     );
-    const loaded = runCli([
-      'terminal',
-      'load-lists',
-      '--config',
-      fleet.configFile,
-      '--lists',
-      fleet.listsDir,
-    ]);
-    expect(loaded.code, loaded.stderr + loaded.stdout).toBe(0);
+    loadLists(fleet);
   }, 120_000);
 
   afterAll(async () => {

@@ -5,7 +5,14 @@
 import type { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { ensureBuilt, makeFleet, runCli, startDaemon, type Daemon, type Fleet } from '../terminal/fixture.js';
+import {
+  ensureBuilt,
+  loadLists,
+  makeFleet,
+  startDaemon,
+  type Daemon,
+  type Fleet,
+} from '../terminal/fixture.js';
 import { closePeer, openPeer, PtyPair, socatPresent, waitFor, writeTo } from '../../testkit/hardware.js';
 import { devices, outbox } from '../../testkit/daemon-probe.js';
 
@@ -48,15 +55,7 @@ describe.skipIf(!present)('serial scanner and relay through socat ptys (real dae
       { type: 'serial-relay', name: 'relay', path: relayPty.device, pulseMs: 100, reopenMs: 200 },
     ];
     (await import('node:fs')).writeFileSync(fleet.configFile, JSON.stringify(config));
-    const loaded = runCli([
-      'terminal',
-      'load-lists',
-      '--config',
-      fleet.configFile,
-      '--lists',
-      fleet.listsDir,
-    ]);
-    expect(loaded.code, loaded.stderr).toBe(0);
+    loadLists(fleet);
     await scannerPty.start();
     await relayPty.start();
     relay = await openPeer(relayPty.peer, (b) => relayBytes.push(...b));

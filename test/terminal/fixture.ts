@@ -295,3 +295,9 @@ export class LineClient {
     this.socket.destroy();
   }
 }
+
+/** `passgate terminal load-lists` with the fleet's signed lists; throws with the CLI's output when refused. */
+export function loadLists(fleet: Fleet): void {
+  const r = runCli(['terminal', 'load-lists', '--config', fleet.configFile, '--lists', fleet.listsDir]);
+  if (r.code !== 0) throw new Error(`load-lists failed (${r.code}): ${r.stderr}${r.stdout}`);
+}
