@@ -52,9 +52,10 @@ beforeAll(() => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(children.map(stopPassgate));
+  // The terminal first: it says goodbye to central's broker before central goes.
+  for (const p of children.reverse()) await stopPassgate(p);
   rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('card bindings: issuer folder, central, enrollment, terminal', () => {
   it('writes hashed bindings with entitlements in the folder and publishes them with `issuer lists`', async () => {
@@ -244,7 +245,14 @@ describe('card bindings: issuer folder, central, enrollment, terminal', () => {
     } finally {
       client.close();
     }
-    const status = await passgate('central', 'status', '--data', data);
+    // The terminal's status (sent with every list it applies) names its devices; central status prints them.
+    let status = await passgate('central', 'status', '--data', data);
+    await waitFor(
+      'readers in central status',
+      async () =>
+        (status = await passgate('central', 'status', '--data', data)).stdout.includes('readers: tcp ok'),
+      30_000,
+    );
     expect(status.stdout).toMatch(/cards v\d+/);
     expect(existsSync(join(data, 'card-key.hex'))).toBe(false); // central used the issuer folder's key
   }, 120_000);

@@ -19,6 +19,7 @@ export const PCSC_FIX =
   '(or `npm ci` when nfc-pcsc is missing from node_modules) in the passgate folder, and restart the terminal';
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+const FIRST_WORD_MS = 3000;
 
 /** host.js next to this file (compiled), or under dist/ when this file runs from TypeScript sources. */
 function hostScript(): string {
@@ -52,12 +53,22 @@ export class PcscInput implements InputDevice {
     this.name = config.name;
   }
 
+  /** Resolves the first time the host says where it stands (or after FIRST_WORD_MS). */
+  private firstWord: (() => void) | undefined;
+
+  /** Starts the host and waits (at most FIRST_WORD_MS) for its first report, so health starts out meaningful. */
   async start(sink: InputSink): Promise<void> {
     this.sink = sink;
     this.stopped = false;
+    const heard = new Promise<void>((resolve) => {
+      this.firstWord = resolve;
+      setTimeout(resolve, FIRST_WORD_MS).unref();
+    });
     this.spawn();
     this.watchdog = setInterval(() => this.checkHeartbeat(), Math.min(1000, this.config.watchdogMs / 4));
     this.watchdog.unref();
+    await heard;
+    this.firstWord = undefined;
   }
 
   private matches(reader: string): boolean {
@@ -136,7 +147,10 @@ export class PcscInput implements InputDevice {
 
   private onMessage(m: HostMessage): void {
     this.lastHeard = performance.now();
-    if (m.type !== 'alive') queueMicrotask(() => this.onHealthChange?.());
+    if (m.type !== 'alive') {
+      queueMicrotask(() => this.onHealthChange?.());
+      queueMicrotask(() => this.firstWord?.());
+    }
     switch (m.type) {
       case 'alive':
         return;
