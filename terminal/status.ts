@@ -23,6 +23,10 @@ export interface TerminalReport {
   outboxDepth: number;
   lastSeq: number;
   ackedSeq: number;
+  /** Outbox rows found missing or unreadable and sent as record_lost markers. */
+  outboxDamaged: number;
+  /** After a recovery that lost the seq counter: nothing is sent until central's ack arrives. */
+  seqHold: boolean;
   occupancy: number;
   /** Every input and output (and PC/SC reader) with its health. */
   devices: Record<string, DeviceState>;
@@ -55,6 +59,14 @@ export function buildReport(
   if (!store.isOpen) problems.push('store_closed');
   if (extra.storageFailing)
     problems.push('storage_failure: the last decision could not be recorded (disk full?)');
+  if (store.outbox.damagedRows > 0)
+    problems.push(
+      `outbox_damaged: ${store.outbox.damagedRows} outbox rows were unreadable and sent as record_lost (check the storage)`,
+    );
+  if (store.outbox.held)
+    problems.push(
+      "seq_hold: the seq counter was rebuilt by recover; nothing is sent until central's ack arrives",
+    );
   if (!lists.trust)
     problems.push('no_trust_list: load lists (passgate terminal load-lists) or connect to central');
   if (!lists.revocation) (config.staleness.failOpen ? warnings : problems).push('no_revocation_list');
@@ -82,6 +94,8 @@ export function buildReport(
     outboxDepth: store.outbox.depth,
     lastSeq: store.outbox.lastSeq,
     ackedSeq: store.outbox.ackedSeq,
+    outboxDamaged: store.outbox.damagedRows,
+    seqHold: store.outbox.held,
     occupancy: store.verifier.occupancy,
     devices,
     healthy: problems.length === 0,

@@ -44,7 +44,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sub, gate)
   ) WITHOUT ROWID;
   `,
-  // 2: card bindings carry what the card entitles (JSON array of entitlements) and an expiry (unix s).
+  // 2: outbox damage count; the hold after a recovery that lost the seq counter (outbox-repo.ts).
+  `
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
+  `,
+  // 3: card bindings carry what the card entitles (JSON array of entitlements) and an expiry (unix s).
   `
   ALTER TABLE card_bindings ADD COLUMN ent TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE card_bindings ADD COLUMN exp INTEGER;
