@@ -208,40 +208,25 @@ describe('card bindings: issuer folder, central, enrollment, terminal', () => {
         decision: 'deny',
         reason: 'not_entitled',
       });
-      const blocked = await json<{ cardsVersion: number }>(
-        'issuer',
-        'card',
-        'block',
-        ...at,
-        '--uid',
-        '04B1B2C3D4E5F6',
-      );
-      await waitFor(
-        'the block on the terminal',
-        async () => (await cardsVersion()) >= blocked.cardsVersion,
-        30_000,
-      );
-      expect(await client.send('card:04B1B2C3D4E5F6')).toMatchObject({
-        decision: 'deny',
-        reason: 'card_blocked',
-      });
-      const unbound = await json<{ cardsVersion: number }>(
-        'issuer',
-        'card',
-        'unbind',
-        ...at,
-        '--uid',
-        '04B1B2C3D4E5F6',
-      );
-      await waitFor(
-        'the unbind on the terminal',
-        async () => (await cardsVersion()) >= unbound.cardsVersion,
-        30_000,
-      );
-      expect(await client.send('card:04B1B2C3D4E5F6')).toMatchObject({
-        decision: 'deny',
-        reason: 'card_unknown',
-      });
+      // A change at central, then the terminal's answer once the new cards list reached it.
+      const tapAfter = async (op: 'block' | 'unbind') => {
+        const changed = await json<{ cardsVersion: number }>(
+          'issuer',
+          'card',
+          op,
+          ...at,
+          '--uid',
+          '04B1B2C3D4E5F6',
+        );
+        await waitFor(
+          `the ${op} on the terminal`,
+          async () => (await cardsVersion()) >= changed.cardsVersion,
+          30_000,
+        );
+        return client.send('card:04B1B2C3D4E5F6');
+      };
+      expect(await tapAfter('block')).toMatchObject({ decision: 'deny', reason: 'card_blocked' });
+      expect(await tapAfter('unbind')).toMatchObject({ decision: 'deny', reason: 'card_unknown' });
     } finally {
       client.close();
     }
