@@ -30,6 +30,8 @@ export interface AdminOptions {
   scryptCost?: number;
   heartbeatMs?: number;
   onTerminalChanged?: (id: string) => void;
+  /** The fleet card key: handed to terminals at enrollment, hashes card UIDs in the cards list. */
+  cardKey?: Uint8Array;
   /** Publishes on the broker (QoS 1): commands to terminals go through it. */
   publish?: (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
 }
@@ -43,11 +45,12 @@ export class CentralAdmin {
   constructor(opts: AdminOptions) {
     const log = opts.logger.child({ component: 'admin' });
     this.auth = new CentralBrokerAuth(opts.store, opts.centralSecret);
-    this.lists = new ListAdmin(opts.store, opts.publisher, log);
+    this.lists = new ListAdmin(opts.store, opts.publisher, log, opts.cardKey);
     this.registry = new TerminalRegistry({
       store: opts.store,
       log,
       listPublicKey: opts.listPublicKey,
+      ...(opts.cardKey ? { cardKey: opts.cardKey } : {}),
       mqttUrl: opts.mqttUrl,
       protocolVersion: opts.protocolVersion,
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),

@@ -20,6 +20,8 @@ export interface FleetEntry {
   statusAt?: number;
   lists?: TerminalStatus['lists'];
   clock?: TerminalStatus['clock'];
+  /** Inputs, outputs and PC/SC readers: name → `ok`, `absent: code` or `fault: code`. */
+  readers?: TerminalStatus['readers'];
   /** Outbox rows the terminal could not read and sent as record_lost markers. */
   outboxDamaged?: number;
   /** Holding its outbox until central's ack (after a recovery lost its seq counter). */
@@ -47,6 +49,7 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
     if (s) e.statusAt = r.lastSeen ?? s.at;
     if (s?.lists) e.lists = s.lists;
     if (s?.clock) e.clock = s.clock;
+    if (s?.readers) e.readers = s.readers;
     if (typeof s?.outboxDamaged === 'number' && s.outboxDamaged > 0) e.outboxDamaged = s.outboxDamaged;
     if (s?.seqHold === true) e.seqHold = true;
     return e;

@@ -14,6 +14,7 @@ import {
   readIssuerKeyRequest,
   readSerialRequest,
   readSubjectRequest,
+  readCardRequest,
   type AdminBody,
   type CommandResponse,
   type EnrollCodeResponse,
@@ -77,6 +78,16 @@ export class AdminHttp {
         return version(lists.suspend(readSubjectRequest(body).sub));
       case R.unsuspend:
         return version(lists.unsuspend(readSubjectRequest(body).sub));
+      case R.cardBind: {
+        const r = readCardRequest(body, true);
+        return version(
+          lists.bindCard(r.uid, { sub: r.sub!, ent: r.ent!, ...(r.exp !== undefined ? { exp: r.exp } : {}) }),
+        );
+      }
+      case R.cardBlock:
+        return version(lists.blockCard(readCardRequest(body, false).uid));
+      case R.cardUnbind:
+        return version(lists.unbindCard(readCardRequest(body, false).uid));
       case R.issuerKeys:
         return version(lists.trustIssuerKey(readIssuerKeyRequest(body)));
       case R.terminals: {

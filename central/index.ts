@@ -19,7 +19,7 @@ import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
 import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
-import { loadOrCreateListKey } from './list-key.js';
+import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import { isPostgresUrl, openStore } from './store/open.js';
@@ -46,6 +46,8 @@ export interface CentralOptions {
   logger?: Logger;
   /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
   listKey?: KeyPair;
+  /** The fleet card key (from the issuer folder); default: card-key.hex in dataDir, created on first start. */
+  cardKey?: Uint8Array;
   /** Bearer token for the admin HTTP API (default: DATA/admin.token, created on first start, mode 0600). */
   adminToken?: string;
   /** URL terminals are told at enrollment (default: the broker's). */
@@ -88,6 +90,10 @@ export interface Central {
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
   unsuspend(sub: string): Promise<number>;
+  /** Card bindings (cards list): UIDs are hashed with the fleet card key before anything is stored. */
+  bindCard: CentralAdmin['lists']['bindCard'];
+  blockCard: CentralAdmin['lists']['blockCard'];
+  unbindCard: CentralAdmin['lists']['unbindCard'];
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
   adoptIssuerFolder: CentralAdmin['lists']['adoptIssuerFolder'];
@@ -131,6 +137,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
+  const cardKey = opts.cardKey ?? loadOrCreateCardKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
     onHealthChange: (h) =>
       h.state === 'ok'
@@ -168,6 +175,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
+      cardKey,
       mqttUrl: () => side.mqttUrl,
       protocolVersion: side.protocolVersion,
       ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
@@ -210,6 +218,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
       unsuspend: (sub) => a.unsuspend(sub),
+      bindCard: (uid, b) => a.bindCard(uid, b),
+      blockCard: (uid) => a.blockCard(uid),
+      unbindCard: (uid) => a.unbindCard(uid),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
       adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
       addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),

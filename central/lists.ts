@@ -6,12 +6,14 @@ import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
 import { signBeacon } from '../shared/beacon.js';
 import type { KeyPair } from '../shared/keys.js';
+import { encodeCardDelta, encodeCardSnapshot, type CardBindingInput } from '../shared/cards.js';
+import type { Entitlement } from '../shared/credential.js';
 import { signList, type RevocationDelta, type SignedList, type TrustDelta } from '../shared/lists.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import { topics } from '../shared/sync.js';
 import type { CentralListType, CentralStore, ListElement } from './store/types.js';
 
-export const CENTRAL_LISTS: CentralListType[] = ['trust', 'revocation'];
+export const CENTRAL_LISTS: CentralListType[] = ['trust', 'revocation', 'cards'];
 
 /** What the publisher needs: the list key and the versioned list state. */
 export type ListSource = Pick<CentralStore, 'listState' | 'listElements' | 'markSnapshot' | 'changeList'>;
@@ -54,6 +56,25 @@ function issuerKeyFromData(kidHex: string, data: string | undefined): TrustedIss
   return k;
 }
 
+/** What central stores for one card binding (list element data). */
+export interface StoredCardBinding {
+  sub: string;
+  ent: Entitlement[];
+  exp?: number;
+  blocked?: boolean;
+}
+
+function cardFromData(hHex: string, data: string | undefined): CardBindingInput {
+  const d = JSON.parse(data ?? '{}') as StoredCardBinding;
+  return {
+    h: fromHex(hHex),
+    sub: d.sub,
+    ent: d.ent ?? [],
+    blocked: d.blocked === true,
+    ...(d.exp !== undefined ? { exp: d.exp } : {}),
+  };
+}
+
 export function buildSnapshot(
   type: CentralListType,
   version: number,
@@ -61,6 +82,13 @@ export function buildSnapshot(
   elements: ListElement[],
 ): SignedList {
   const live = elements.filter((e) => e.state === 'add');
+  if (type === 'cards')
+    return {
+      type,
+      version,
+      issuedAt,
+      snapshot: encodeCardSnapshot(live.map((e) => cardFromData(e.key, e.data))),
+    };
   if (type === 'trust')
     return { type, version, issuedAt, snapshot: { keys: live.map((e) => issuerKeyFromData(e.key, e.data)) } };
   return {
@@ -83,6 +111,17 @@ export function buildDelta(
 ): SignedList {
   const pick = (kind: ListElement['kind'], state: ListElement['state']) =>
     elements.filter((e) => e.kind === kind && e.state === state);
+  if (type === 'cards')
+    return {
+      type,
+      version,
+      issuedAt,
+      base,
+      delta: encodeCardDelta({
+        upsert: pick('card', 'add').map((e) => cardFromData(e.key, e.data)),
+        remove: pick('card', 'remove').map((e) => fromHex(e.key)),
+      }),
+    };
   if (type === 'trust') {
     const delta: TrustDelta = {
       add: pick('key', 'add').map((e) => issuerKeyFromData(e.key, e.data)),

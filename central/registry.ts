@@ -20,6 +20,8 @@ export interface RegistryOptions {
   store: CentralStore;
   log: Logger;
   listPublicKey: Uint8Array;
+  /** The fleet card key, handed to each terminal at enrollment (it writes it 0600). */
+  cardKey?: Uint8Array;
   /** Where terminals connect (told to them at enrollment). */
   mqttUrl: () => string;
   protocolVersion: 4 | 5;
@@ -87,6 +89,7 @@ export class TerminalRegistry {
       ...creds,
       listKey: toHex(this.opts.listPublicKey),
       listKeyAlg: 'EdDSA',
+      ...(this.opts.cardKey ? { cardKey: toHex(this.opts.cardKey) } : {}),
       mqtt: { url: this.opts.mqttUrl(), protocolVersion: this.opts.protocolVersion },
       config: { role: grant.role, heartbeatMs: this.opts.heartbeatMs ?? 30_000 },
     };

@@ -1,7 +1,9 @@
 // The issuer's key material and credential registry on disk (`passgate issuer … --dir D`).
-// Files: issuer-key.json and list-key.json (secrets, 0600) and state.json (issued serials, revocations,
-// suspensions, list versions). Central's database takes this role when central runs (see central/).
-import { existsSync } from 'node:fs';
+// Files: issuer-key.json, list-key.json and card-key.hex (secrets, 0600) and state.json (issued serials,
+// revocations, suspensions, card bindings by UID hash, list versions). Central's database takes this role when central runs (see central/).
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cardHash, encodeCardSnapshot } from '../shared/cards.js';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../shared/bytes.js';
 import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../shared/files.js';
@@ -34,11 +36,24 @@ export interface IssuedRecord {
   ent: Entitlement[];
 }
 
+export interface CardRecord {
+  /** HMAC-SHA-256(uid, card key), hex. */
+  h: string;
+  sub: string;
+  ent: Entitlement[];
+  exp?: number;
+  blocked?: boolean;
+}
+
+export const CARD_KEY_FILE = 'card-key.hex';
+
 export interface IssuerState {
   issuer: string;
   revoked: string[];
   suspended: string[];
-  versions: { trust: number; revocation: number };
+  versions: { trust: number; revocation: number; cards?: number };
+  /** Card bindings by HMAC of the UID under the card key (never the UID itself). */
+  cards?: CardRecord[];
   issued: IssuedRecord[];
 }
 
@@ -80,6 +95,7 @@ export class IssuerKeystore {
     const listKey = generateKeyPair('EdDSA');
     writeJsonAtomic(join(dir, 'issuer-key.json'), keyFile(issuerKey), true);
     writeJsonAtomic(join(dir, 'list-key.json'), keyFile(listKey), true);
+    writeFileSync(join(dir, CARD_KEY_FILE), toHex(new Uint8Array(randomBytes(32))) + '\n', { mode: 0o600 });
     const state: IssuerState = {
       issuer: opts.issuer,
       revoked: [],
@@ -115,6 +131,54 @@ export class IssuerKeystore {
   }
   get issued(): readonly IssuedRecord[] {
     return this.state.issued;
+  }
+
+  get cards(): readonly CardRecord[] {
+    return this.state.cards ?? [];
+  }
+
+  /** The fleet card key (created on first use in folders made before cards existed). Secret: 0600. */
+  cardKey(): Uint8Array {
+    const file = join(this.dir, CARD_KEY_FILE);
+    if (!existsSync(file))
+      writeFileSync(file, toHex(new Uint8Array(randomBytes(32))) + '\n', { mode: 0o600 });
+    const text = readFileSync(file, 'utf8').trim();
+    if (!/^[0-9a-f]{64}$/i.test(text))
+      throw new FileProblem(`${file} is damaged (expected 64 hex characters)`);
+    return fromHex(text, CARD_KEY_FILE);
+  }
+
+  /**
+   * Binds, blocks or unbinds a card; returns false when nothing changed. A block keeps the binding (the
+   * terminal answers card_blocked); unbinding forgets it (card_unknown).
+   */
+  changeCard(
+    uid: Uint8Array,
+    change: { op: 'bind'; sub: string; ent: Entitlement[]; exp?: number } | { op: 'block' | 'unbind' },
+  ): boolean {
+    const h = toHex(cardHash(uid, this.cardKey()));
+    const cards = [...(this.state.cards ?? [])];
+    const i = cards.findIndex((c) => c.h === h);
+    let next: CardRecord | undefined;
+    if (change.op === 'bind')
+      next = {
+        h,
+        sub: change.sub,
+        ent: change.ent,
+        ...(change.exp !== undefined ? { exp: change.exp } : {}),
+      };
+    else if (change.op === 'block') {
+      if (i === -1) throw new FileProblem('this card is not bound; bind it before blocking it');
+      next = { ...cards[i]!, blocked: true };
+    }
+    if (JSON.stringify(i === -1 ? undefined : cards[i]) === JSON.stringify(next)) return false;
+    if (next && i === -1) cards.push(next);
+    else if (next) cards[i] = next;
+    else cards.splice(i, 1);
+    this.state.cards = cards;
+    this.state.versions.cards = (this.state.versions.cards ?? 1) + 1;
+    this.save();
+    return true;
   }
 
   trustedKey(): TrustedIssuerKey {
@@ -170,7 +234,10 @@ export class IssuerKeystore {
   }
 
   /** Writes trust.cose, revocation.cose (signed snapshots) and list-key.json (the public key to pin). */
-  writeLists(outDir: string, now: number): { trust: string; revocation: string; listKey: string } {
+  writeLists(
+    outDir: string,
+    now: number,
+  ): { trust: string; revocation: string; cards: string; listKey: string } {
     const trust = signList(this.listKey, {
       type: 'trust',
       version: this.state.versions.trust,
@@ -183,13 +250,29 @@ export class IssuerKeystore {
       issuedAt: now,
       snapshot: { serials: this.state.revoked.map((c) => fromHex(c)), subjects: [...this.state.suspended] },
     });
+    const cards = signList(this.listKey, {
+      type: 'cards',
+      version: this.state.versions.cards ?? 1,
+      issuedAt: now,
+      snapshot: encodeCardSnapshot(
+        this.cards.map((c) => ({
+          h: fromHex(c.h),
+          sub: c.sub,
+          ent: c.ent,
+          blocked: c.blocked === true,
+          ...(c.exp !== undefined ? { exp: c.exp } : {}),
+        })),
+      ),
+    });
     const paths = {
       trust: join(outDir, 'trust.cose'),
       revocation: join(outDir, 'revocation.cose'),
+      cards: join(outDir, 'cards.cose'),
       listKey: join(outDir, 'list-key.json'),
     };
     writeBytesAtomic(paths.trust, trust);
     writeBytesAtomic(paths.revocation, revocation);
+    writeBytesAtomic(paths.cards, cards);
     writeJsonAtomic(paths.listKey, {
       alg: 'EdDSA',
       kid: toHex(keyId(this.listKey.publicKey)),

@@ -5,6 +5,8 @@ import { fromHex } from './bytes.js';
 import { InvalidInput } from './errors.js';
 import { assertRole, assertSubject, assertTerminalId } from './ids.js';
 import type { Alg } from './keys.js';
+import { parseUid } from './cards.js';
+import { readEntitlements, type Entitlement } from './credential.js';
 
 export const ADMIN_ROUTES = {
   healthz: '/healthz',
@@ -18,6 +20,9 @@ export const ADMIN_ROUTES = {
   enrollCodes: '/enroll-codes',
   command: '/command',
   enroll: '/enroll',
+  cardBind: '/cards/bind',
+  cardBlock: '/cards/block',
+  cardUnbind: '/cards/unbind',
 } as const;
 
 /** Largest request body central reads. */
@@ -91,6 +96,28 @@ function checked(b: AdminBody, field: string, assert: (v: unknown, field: string
   const v = text(b, field, 128);
   assert(v, field);
   return v;
+}
+
+/** POST /cards/bind, /cards/block, /cards/unbind: the card's UID (hex), and for bind who and what. */
+export interface CardRequest {
+  uid: Uint8Array;
+  sub?: string;
+  ent?: Entitlement[];
+  /** Unix seconds after which the binding opens nothing. */
+  exp?: number;
+}
+export function readCardRequest(b: AdminBody, binding: boolean): CardRequest {
+  const uid = parseUid(text(b, 'uid', 20));
+  if (!uid) throw new InvalidInput('uid', 'a card UID of 4, 7 or 10 bytes in hex');
+  if (!binding) return { uid };
+  const sub = text(b, 'sub', 64);
+  assertSubject(sub, 'sub');
+  const ent = readEntitlements(
+    Array.isArray(b.ent) ? (b.ent as unknown[]).map((e) => new Map(Object.entries(e as object))) : b.ent,
+  );
+  if (typeof ent === 'string') throw new InvalidInput('ent', ent);
+  const exp = optInt(b, 'exp');
+  return { uid, sub, ent, ...(exp !== undefined ? { exp } : {}) };
 }
 
 /** POST /issuer-keys. */
@@ -186,6 +213,8 @@ export interface EnrollmentResult extends TerminalCredentials {
   /** Hex of the list key's Ed25519 public key: the terminal pins it. */
   listKey: string;
   listKeyAlg: Alg;
+  /** Hex of the fleet card key (32 bytes): the terminal hashes card UIDs with it. A secret: stored 0600. */
+  cardKey?: string;
   mqtt: { url: string; protocolVersion: 4 | 5 };
   config: { role: string; heartbeatMs: number };
 }

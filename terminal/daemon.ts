@@ -9,12 +9,19 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import type { LineInput } from './inputs/line-input.js';
-import { StdinLineInput, stdinEndMeansDone } from './inputs/stdin.js';
-import { TcpLineInput } from './inputs/tcp.js';
+import type { InputDevice, InputSink, OutputDevice } from './io/device.js';
+import {
+  buildInputs,
+  buildOutputs,
+  HealthWatch,
+  reasonCode,
+  type DeviceState,
+  type HealthTransition,
+} from './io/registry.js';
+import { stdinEndMeansDone, StdinInput } from './io/stdin.js';
+import { TcpInput } from './io/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
-import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
@@ -29,9 +36,9 @@ import { TerminalSyncPort } from './sync-port-impl.js';
 
 export interface StartOptions {
   logger: Logger;
-  /** Default true: print decisions to stdout as OPEN/DENIED lines. */
+  /** Default true: console outputs in the config print OPEN/DENIED lines on stdout; false drops them. */
   consoleOutput?: boolean;
-  /** Extra outputs (hardware, the demo's screen). */
+  /** Extra outputs besides the configured ones (the demo's screen). */
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
@@ -54,13 +61,16 @@ export interface RunningTerminal {
   /** Central's announced list versions against the ones held here. */
   centralLists: CentralListVersions;
   report(): TerminalReport;
-  /** Decide one line in-process (same path as an input line). */
+  /** Decide one line in-process, in the stdin/TCP simulation syntax (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
   /** Resolves once the terminal holds what central announced (true), or after ms (false). */
   waitForLists(ms: number): Promise<boolean>;
   /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
   waitForDrain(ms: number): Promise<boolean>;
   /** Stops every part in reverse, each step bounded; true when all finished in time. */
+  /** The configured inputs and outputs (terminal/io/registry.ts). */
+  inputs: InputDevice[];
+  outputs: OutputDevice[];
   stop(): Promise<boolean>;
 }
 
@@ -132,7 +142,11 @@ interface Core {
   bus: TerminalBus;
   clock: TerminalClock;
   metrics: TerminalMetrics;
-  outputs: GateOutput[];
+  outputs: OutputDevice[];
+  inputs: InputDevice[];
+  /** Set once the inputs run: the health of every device, for reports and the status topic. */
+  watch: { health?: HealthWatch };
+  devices: () => Record<string, DeviceState>;
   pipeline: DecisionPipeline;
   port: TerminalSyncPort;
   centralLists: CentralListVersions;
@@ -145,14 +159,14 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
   const logger = options.logger;
   const life = new Lifecycle(logger);
   return life.run(async () => {
-    const core = openCore(config, options, life);
+    const core = await openCore(config, options, life);
     await startOutputs(core);
     const httpPort = await startHealth(core);
     await startSync(core);
     startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     life.started('pipeline', () => core.pipeline.drain());
-    const { port, bus, store, pipeline, report, centralLists } = core;
+    const { port, bus, store, pipeline, report, centralLists, inputs, outputs } = core;
     const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
     if (core.syncing && (options.waitListsMs ?? 0) > 0 && !(await waitForLists(options.waitListsMs!)))
       logger.warn(
@@ -173,13 +187,15 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       submit: (line, source = 'api') => pipeline.handle(line, source),
       waitForLists,
       waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
+      inputs,
+      outputs,
       stop: () => life.stopAll(),
     };
   });
 }
 
-/** The store (quick_check, migrations), the keys, and the parts built on them. */
-function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
+/** The store (quick_check, migrations), the keys, and the parts built on them (devices: no I/O yet). */
+async function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Promise<Core> {
   const logger = options.logger;
   const store = new SqliteStore(dbPath(config));
   store.open({ reserve: true });
@@ -206,10 +222,14 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
   });
   const metrics = new TerminalMetrics();
-  const outputs: GateOutput[] = [
-    ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-    ...(options.outputs ?? []),
+  const configured = config.outputs.filter((o) => !(o.type === 'console' && options.consoleOutput === false));
+  const outputs: OutputDevice[] = [
+    ...(await buildOutputs(configured, logger)),
+    ...(options.outputs ?? []).map(asDevice),
   ];
+  const inputs = await buildInputs(config.inputs, logger);
+  const watch: Core['watch'] = {};
+  const devices = () => watch.health?.snapshot() ?? {};
   const pipeline = new DecisionPipeline({
     config,
     store,
@@ -229,8 +249,10 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     listKey,
     centralLists,
     logger: logger.child({ component: 'sync' }),
+    readers: () => readersForStatus(devices()),
   });
-  const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+  const report = () =>
+    buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() });
   return {
     config,
     options,
@@ -243,6 +265,9 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     metrics,
     outputs,
+    inputs,
+    watch,
+    devices,
     pipeline,
     port,
     centralLists,
@@ -259,7 +284,15 @@ async function startOutputs({ outputs, life }: Core): Promise<void> {
 }
 
 /** /healthz and /metrics; returns the port. */
-async function startHealth({ config, report, metrics, pipeline, logger, life }: Core): Promise<number> {
+async function startHealth({
+  config,
+  report,
+  metrics,
+  pipeline,
+  logger,
+  life,
+  devices,
+}: Core): Promise<number> {
   const http = new HealthServer(
     config.http,
     {
@@ -278,6 +311,7 @@ async function startHealth({ config, report, metrics, pipeline, logger, life }: 
           lists,
           storageFailures: pipeline.storageFailures,
           alerts: pipeline.alerts,
+          devices: devices(),
         });
       },
     },
@@ -367,42 +401,36 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
   life.started('timers', () => timers.forEach((t) => clearInterval(t)));
 }
 
-/** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
-async function startInputs({
-  config,
-  options,
-  pipeline,
-  metrics,
-  bus,
-  logger,
-  life,
-}: Core): Promise<number | undefined> {
-  const handler = (line: string, source: string) => pipeline.handle(line, source);
-  const inputs: LineInput[] = [];
-  let tcp: TcpLineInput | undefined;
-  const hygiene = {
-    maxLineLength: config.inputs.maxLineLength,
-    repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-  };
-  if (config.inputs.tcp)
-    inputs.push(
-      (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
-    );
-  if (config.inputs.stdin)
-    inputs.push(
-      new StdinLineInput(hygiene, logger.child({ component: 'stdin' }), process.stdin, () => {
-        // stdin was the only input and something fed it (not /dev/null): nothing is left to read.
-        if (inputs.length === 1 && stdinEndMeansDone()) options.onInputsEnded?.();
-      }),
-    );
-  for (const input of inputs) {
-    await input.start(handler, (why, source) => {
+/** Every configured input, then the health watch over inputs and outputs; returns the TCP port when there is one. */
+async function startInputs(core: Core): Promise<number | undefined> {
+  const { config, pipeline, metrics, bus, logger, life, inputs, outputs, watch } = core;
+  const sink: InputSink = {
+    scan: (scan) => pipeline.handleScan(scan),
+    ignored: (why, source) => {
       metrics.observeIgnored(why);
       bus.emit('inputIgnored', { source, why });
-    });
+    },
+  };
+  // stdin is the only input and something fed it (not /dev/null): its end means nothing is left to read.
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (only instanceof StdinInput && stdinEndMeansDone()) only.onEnd = () => core.options.onInputsEnded?.();
+  for (const input of inputs) {
+    await input.start(sink);
     life.started(`input ${input.name}`, () => input.stop());
   }
-  return tcp?.port;
+  const ioLog = logger.child({ component: 'io' });
+  const health = new HealthWatch(
+    () => [
+      ...inputs.map((device) => ({ kind: 'input' as const, device })),
+      ...outputs.map((device) => ({ kind: 'output' as const, device })),
+    ],
+    (t) => onDeviceTransition(t, { bus, pipeline, metrics, logger: ioLog }),
+  );
+  watch.health = health;
+  health.start();
+  life.started('health watch', () => health.stop());
+  for (const note of config.notes) logger.warn(note);
+  return inputs.find((i): i is TcpInput => i instanceof TcpInput)?.port;
 }
 
 function logReady({ config, report, logger }: Core): void {
@@ -418,4 +446,51 @@ function logReady({ config, report, logger }: Core): void {
     },
     'terminal ready',
   );
+}
+
+/** Outputs passed in code (the demo's screen) may not report health: they count as always there. */
+function asDevice(o: GateOutput): OutputDevice {
+  if ('health' in o && typeof (o as OutputDevice).health === 'function') return o as OutputDevice;
+  return {
+    name: o.name,
+    type: 'custom',
+    start: () => o.start(),
+    show: (s) => o.show(s),
+    stop: () => o.stop(),
+    health: () => ({ state: 'ok' }),
+  };
+}
+
+/** A device changed health: bus, metrics, log, and a committed `reader_fault` event central sees. */
+function onDeviceTransition(
+  t: HealthTransition,
+  deps: { bus: TerminalBus; pipeline: DecisionPipeline; metrics: TerminalMetrics; logger: Logger },
+): void {
+  const { state, reason } = t.to;
+  deps.bus.emit('deviceHealth', {
+    device: t.device,
+    kind: t.kind,
+    type: t.type,
+    from: t.from,
+    state,
+    ...(reason ? { reason } : {}),
+  });
+  deps.metrics.observeDeviceTransition(t.device, state);
+  const entry = { device: t.device, type: t.type, from: t.from, state, reason };
+  if (state === 'ok') deps.logger.info(entry, 'device ok');
+  else deps.logger.warn(entry, state === 'absent' ? 'device absent' : 'device fault');
+  void deps.pipeline.record('reader_fault', {
+    device: t.device,
+    type: t.type,
+    state,
+    reason: reasonCode(reason),
+  });
+}
+
+/** The status topic's `readers`: device name → `ok`, `absent: code` or `fault: code`. */
+function readersForStatus(devices: Record<string, DeviceState>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, d] of Object.entries(devices))
+    out[name] = d.state === 'ok' ? 'ok' : `${d.state}: ${reasonCode(d.reason)}`;
+  return out;
 }

@@ -10,7 +10,7 @@ export type Direction = 'in' | 'out';
 export type Staleness = 'fresh' | 'warn' | 'fail';
 
 export interface PolicyConfig {
-  /** Null: no entitlement check (card path: the binding list already names members). */
+  /** Null: no entitlement check. Cards and codes both meet the place's requirement with their entitlements. */
   requirement: EntitlementRequirement | null;
   antiPassbackSeconds: number;
   /** 0 = unlimited. */

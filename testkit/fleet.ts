@@ -41,7 +41,7 @@ export async function enrollTerminal(central: Central, work: string, spec: Termi
     listPublicKey: enrolled.listKey,
     signingKeyFile: join(dir, 'terminal-key.json'),
     requirement: spec.requirement,
-    inputs: { stdin: false, repeatIgnoreMs: 0 },
+    inputs: [],
     http: { port: 0 },
     mqtt: { url: enrolled.mqtt.url, username: enrolled.username, passwordFile: join(dir, 'mqtt.secret') },
     log: { level: 'silent' },

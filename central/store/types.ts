@@ -31,17 +31,17 @@ export interface CommitResult {
   inserted: number;
 }
 
-/** The list types central maintains itself (cards and library lists come later). */
-export type CentralListType = 'trust' | 'revocation';
+/** The list types central maintains itself (library lists come later). */
+export type CentralListType = 'trust' | 'revocation' | 'cards';
 
 /**
  * One element of a list as central tracks it: its final state and the list version that last changed it,
  * so a cumulative delta since any base is "every element with version > base".
  * kind: `serial` (revocation, key = cti hex), `subject` (revocation, key = sub), `key` (trust, key = kid hex,
- * data = JSON of the issuer key).
+ * data = JSON of the issuer key), `card` (cards, key = card hash hex, data = JSON {sub, ent, exp?, blocked?}).
  */
 export interface ListElement {
-  kind: 'serial' | 'subject' | 'key';
+  kind: 'serial' | 'subject' | 'key' | 'card';
   key: string;
   state: 'add' | 'remove';
   data?: string;

@@ -206,7 +206,7 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
         ...(scryptCost !== undefined ? { scryptCost } : {}),
         ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
         ...(publicMqttUrl ? { publicMqttUrl } : {}),
-        ...(issuer ? { listKey: issuer.listKey } : {}),
+        ...(issuer ? { listKey: issuer.listKey, cardKey: issuer.cardKey() } : {}),
       });
       if (issuer) {
         const k = issuer.trustedKey();
@@ -327,7 +327,8 @@ Outbox lag = a terminal's last seq in its latest status minus the seq central ha
       const now = Date.now();
       const report = fleetReport(await store.terminals(), now);
       const lists: Record<string, number> = {};
-      for (const t of ['trust', 'revocation'] as const) lists[t] = (await store.listState(t)).version;
+      for (const t of ['trust', 'revocation', 'cards'] as const)
+        lists[t] = (await store.listState(t)).version;
       const events = await store.eventCount();
       // Without a running central nobody updates the store: say how old what it shows is.
       const dataAt = db ? undefined : lastWrite(dbFile);
@@ -377,7 +378,7 @@ function printStatus(io: CommandIo, v: StatusView): void {
       : `central is NOT running` +
         (v.stalePid !== undefined ? ` (pid ${v.stalePid} is gone: it did not stop cleanly)` : '') +
         (v.dataAt !== undefined ? `; this is the data it last wrote, ${ago(now - v.dataAt)}` : '')) +
-      ` · ${events} events stored · lists: trust v${lists.trust}, revocation v${lists.revocation}`,
+      ` · ${events} events stored · lists: trust v${lists.trust}, revocation v${lists.revocation}, cards v${lists.cards}`,
   );
   io.out(
     `${report.terminals.length} terminals: ` +

@@ -14,9 +14,12 @@ import {
   strs,
   type CommandIo,
   type CommandSpec,
+  type OptionSpec,
   type ParsedCommand,
 } from '../command.js';
 import { formatEntitlement, parseEntitlement } from './entitlements.js';
+import { parseUid } from '../../shared/cards.js';
+import { isSubject } from '../../shared/ids.js';
 
 const dir = { type: 'string', required: true, description: 'issuer directory (keys and state)' } as const;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -84,6 +87,85 @@ async function changeRevocations(
         : `${value} was already ${change.verb.toLowerCase()}; nothing changed.`,
     );
   return 0;
+}
+
+const CARD_ROUTES = { bind: '/cards/bind', block: '/cards/block', unbind: '/cards/unbind' } as const;
+const CARD_VERBS = { bind: 'Bound', block: 'Blocked', unbind: 'Unbound' } as const;
+
+/** `issuer card bind|block|unbind`: the same change in the issuer folder or at a running central. */
+function cardCommand(op: 'bind' | 'block' | 'unbind'): CommandSpec {
+  const binding = op === 'bind';
+  return {
+    name: `issuer card ${op}`,
+    summary:
+      op === 'bind'
+        ? 'bind a contactless card (by UID) to a member, with what it entitles'
+        : op === 'block'
+          ? 'block a bound card (reported lost): terminals deny it with card_blocked'
+          : 'remove a card binding: terminals deny it with card_unknown',
+    options: {
+      ...dirOrCentral,
+      uid: { type: 'string', required: true, description: 'card UID in hex (4, 7 or 10 bytes)' },
+      ...(binding
+        ? {
+            sub: { type: 'string', required: true, description: 'member pseudonym' },
+            ent: {
+              type: 'strings',
+              description: 'entitlement KIND[:ID][:class=C][:loans=N] (none: opens nothing)',
+            },
+            days: { type: 'number', description: 'binding valid this many days (default: no expiry)' },
+          }
+        : {}),
+    } as Record<string, OptionSpec>,
+    help: `Examples:
+  passgate issuer card ${op} --dir ./issuer --uid 04A1B2C3${binding ? ' --sub p-7f3a --ent venue:zoo' : ''}
+  passgate issuer card ${op} --central http://127.0.0.1:8480 --central-data ./central --uid 04A1B2C3${binding ? ' --sub p-7f3a --ent venue:zoo' : ''}
+The UID is hashed with the fleet card key before it is stored or published; terminals never see it.
+A UID-only card can be cloned: see docs/hardware.md.`,
+    async run(cmd, io) {
+      const uidText = str(cmd, 'uid');
+      const uid = parseUid(uidText);
+      if (!uid) throw new UsageError('--uid must be a card UID of 4, 7 or 10 bytes in hex, e.g. 04A1B2C3');
+      const sub = binding ? str(cmd, 'sub') : undefined;
+      if (sub !== undefined && !isSubject(sub))
+        throw new UsageError('--sub must be a pseudonym of 3-64 letters, digits or _.:-');
+      const ent = binding ? strs(cmd, 'ent').map((text) => parseEntitlement(text)) : [];
+      const days = optNum(cmd, 'days');
+      if (days !== undefined && !(days > 0 && days <= 3650))
+        throw new UsageError('--days must be more than 0 and at most 3650');
+      const exp = days !== undefined ? nowSeconds() + Math.round(days * DAY) : undefined;
+      const shown = `card ${uidText.slice(0, 4).toUpperCase()}…`;
+      if (target(cmd) === 'central') {
+        const client = centralClient(cmd);
+        const { version } = await client.request<{ version: number }>(CARD_ROUTES[op], {
+          uid: uidText,
+          ...(binding ? { sub, ent, ...(exp !== undefined ? { exp } : {}) } : {}),
+        });
+        if (io.json) io.out(JSON.stringify({ ok: true, central: client.url, cardsVersion: version }));
+        else
+          io.out(
+            `${CARD_VERBS[op]} ${shown} at central; cards list is now version ${version} and is on its way to the terminals.`,
+          );
+        return 0;
+      }
+      const ks = IssuerKeystore.open(str(cmd, 'dir'));
+      const changed = ks.changeCard(
+        uid,
+        binding
+          ? { op: 'bind', sub: sub!, ent, ...(exp !== undefined ? { exp } : {}) }
+          : { op: op as 'block' | 'unbind' },
+      );
+      const version = ks.versions.cards ?? 1;
+      if (io.json) io.out(JSON.stringify({ ok: true, changed, cardsVersion: version }));
+      else
+        io.out(
+          changed
+            ? `${CARD_VERBS[op]} ${shown}; cards list is now version ${version}. Publish it with \`passgate issuer lists\`.`
+            : `${shown} was already ${CARD_VERBS[op].toLowerCase()} like that; nothing changed.`,
+        );
+      return 0;
+    },
+  };
 }
 
 export const issuerCommands: CommandSpec[] = [
@@ -245,7 +327,7 @@ The code works once. On the terminal: passgate terminal enroll --code CODE --dir
   },
   {
     name: 'issuer lists',
-    summary: 'write the signed trust and revocation lists (and the list key to pin) into a directory',
+    summary: 'write the signed trust, revocation and cards lists (and the list key to pin) into a directory',
     options: { dir, out: { type: 'string', required: true, description: 'output directory' } },
     async run(cmd, io) {
       const ks = IssuerKeystore.open(str(cmd, 'dir'));
@@ -253,12 +335,15 @@ The code works once. On the terminal: passgate terminal enroll --code CODE --dir
       if (io.json) io.out(JSON.stringify({ ok: true, versions: ks.versions, files: paths }));
       else
         io.out(
-          `Wrote trust list v${ks.versions.trust} and revocation list v${ks.versions.revocation} (${ks.revoked.length} revoked, ${ks.suspended.length} suspended) to ${str(cmd, 'out')}\n` +
+          `Wrote trust list v${ks.versions.trust}, revocation list v${ks.versions.revocation} (${ks.revoked.length} revoked, ${ks.suspended.length} suspended) and cards list v${ks.versions.cards ?? 1} (${ks.cards.length} cards) to ${str(cmd, 'out')}\n` +
             `Verify a code against them: passgate verify PAYLOAD --lists ${str(cmd, 'out')}`,
         );
       return 0;
     },
   },
+  cardCommand('bind'),
+  cardCommand('block'),
+  cardCommand('unbind'),
   {
     name: 'issuer export',
     summary: 'print the issuer public keys as JWK and COSE_Key, for outside verifiers',

@@ -83,6 +83,13 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       );
     const secretFile = join(dir, 'mqtt.secret');
     writeFileSync(secretFile, r.password + '\n', { mode: 0o600 });
+    // The fleet card key hashes card UIDs the way central's cards list does: a secret, owner-only.
+    const cardKeyFile = join(dir, 'card-key.hex');
+    if (r.cardKey !== undefined) {
+      if (!/^[0-9a-f]{64}$/i.test(r.cardKey))
+        throw new UserError('central sent a card key that is not 64 hex characters');
+      writeFileSync(cardKeyFile, r.cardKey + '\n', { mode: 0o600 });
+    }
     const mqttUrl = optStr(cmd, 'mqtt-url') ?? r.mqtt.url;
     const caFile = optStr(cmd, 'ca-file');
     writeJsonAtomic(configFile, {
@@ -92,8 +99,9 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       dataDir: dir,
       listPublicKey: r.listKey,
       signingKeyFile: keyFile,
-      // A keyboard-wedge scanner types codes on stdin; hardware inputs are configured in terminal.json.
-      inputs: { stdin: true },
+      ...(r.cardKey !== undefined ? { cardKeyFile } : {}),
+      // A keyboard-wedge scanner types codes on stdin; add hardware inputs to this list (docs/hardware.md).
+      inputs: [{ type: 'stdin' }],
       mqtt: {
         url: mqttUrl,
         username: r.username,

@@ -121,7 +121,9 @@ Example: passgate wallet present --file w.json | passgate terminal start --confi
       io,
       ready,
       `passgate terminal ${c.terminalId} ready (${c.role}, gate ${c.gate})` +
-        (running.tcpPort ? `; lines on tcp ${c.inputs.tcp?.host}:${running.tcpPort}` : '') +
+        (running.tcpPort
+          ? `; lines on tcp ${c.inputs.find((i) => i.type === 'tcp')?.host ?? '127.0.0.1'}:${running.tcpPort}`
+          : '') +
         `; health http://${c.http.host}:${running.httpPort}/healthz; stop with Ctrl-C or kill ${process.pid}`,
     );
     const why = await Promise.race([

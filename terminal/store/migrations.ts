@@ -48,6 +48,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
   `,
+  // 3: card bindings carry what the card entitles (JSON array of entitlements) and an expiry (unix s).
+  `
+  ALTER TABLE card_bindings ADD COLUMN ent TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE card_bindings ADD COLUMN exp INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
