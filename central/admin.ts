@@ -1,6 +1,6 @@
 // Central's admin operations, the same for the in-process API, the HTTP admin API and the CLI:
 // revoke, suspend, trust issuer keys, register terminals and enroll them with one-time codes.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, keyId, type Alg, type KeyPair } from '../shared/keys.js';
@@ -10,19 +10,20 @@ import type { Principal } from './acl.js';
 import type { BrokerAuth } from './broker.js';
 import { fleetReport } from './fleet.js';
 import type { ListPublisher, StoredIssuerKey } from './lists.js';
+import { assertRole as assertKnownRole, assertTerminalId as assertEnrollableId } from '../shared/ids.js';
+import { LoginLimiter, type LoginLimits } from './login-limiter.js';
 import {
   checkSecret,
-  hashSecret,
+  hmacSecretHash,
+  isLegacyHash,
   mosquittoHash,
   newSecret,
-  SecretCache,
-  DEFAULT_SCRYPT_COST,
+  secretHmacKey,
 } from './secrets.js';
-import type { CentralStore } from './store/types.js';
+import type { Alert, CentralStore } from './store/types.js';
 
 export const CENTRAL_USER = 'central';
 const CTI_HEX = /^[0-9a-f]{32}$/;
-const ROLE = /^[a-z][a-z0-9-]{0,31}$/;
 
 export interface TerminalCredentials {
   terminalId: string;
@@ -50,20 +51,19 @@ export interface AdminOptions {
   protocolVersion: 4 | 5;
   /** Central's own broker secret (embedded broker only). */
   centralSecret?: string;
+  /** Kept for the CLI option; terminal secrets are HMAC-hashed now (secrets.ts). */
   scryptCost?: number;
+  loginLimits?: LoginLimits;
   heartbeatMs?: number;
   onTerminalChanged?: (id: string) => void;
+  /** Ends a terminal's live broker connection (after `retire`). */
+  disconnect?: (id: string) => void;
   /** Publishes on the broker (QoS 1): commands to terminals go through it. */
   publish?: (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
 }
 
 export function isCommand(v: unknown): v is Command {
   return typeof v === 'string' && (COMMANDS as readonly string[]).includes(v);
-}
-
-function assertRole(role: string): void {
-  if (!ROLE.test(role))
-    throw new RangeError(`role: "${role}" must be 1-32 lowercase letters, digits or dashes`);
 }
 
 function assertSubject(sub: string): void {
@@ -75,24 +75,98 @@ export function hashCode(code: string): string {
   return createHash('sha256').update(code.trim()).digest('hex');
 }
 
+/** Checked for unknown and retired users, so they cost what a real one does (no enumeration by timing). */
+const NO_SUCH_SECRET = `hmac$${'A'.repeat(43)}`;
+
 export class CentralAdmin implements BrokerAuth {
-  private readonly cache = new SecretCache();
   private readonly log: Logger;
+  private readonly hmacKey: Buffer;
+  readonly logins: LoginLimiter;
 
   constructor(private readonly opts: AdminOptions) {
     this.log = opts.logger.child({ component: 'admin' });
+    this.hmacKey = secretHmacKey(opts.listKey.secretKey);
+    this.logins = new LoginLimiter(opts.loginLimits);
   }
 
-  async authenticate(username: string, secret: string): Promise<Principal | undefined> {
-    if (username === CENTRAL_USER)
-      return this.opts.centralSecret !== undefined && secret === this.opts.centralSecret
+  async authenticate(username: string, secret: string, address = ''): Promise<Principal | undefined> {
+    if (username === CENTRAL_USER) {
+      const want = Buffer.from(this.opts.centralSecret ?? '');
+      const got = Buffer.from(secret);
+      return this.opts.centralSecret !== undefined && got.length === want.length && timingSafeEqual(got, want)
         ? { kind: 'central' }
         : undefined;
-    if (this.cache.has(username, secret)) return { kind: 'terminal', id: username };
-    const rec = await this.opts.store.terminal(username);
-    if (!rec || !(await checkSecret(secret, rec.secretHash))) return undefined;
-    this.cache.remember(username, secret);
+    }
+    const gate = this.logins.gate(address, username);
+    if (gate !== 'ok') {
+      this.log.warn(
+        { user: username.slice(0, 64), why: gate },
+        'refused an MQTT login unchecked: too many failures',
+      );
+      return undefined;
+    }
+    const ok = await this.logins.run(async () => {
+      const rec = await this.opts.store.terminal(username);
+      const live = rec && rec.retiredAt === undefined ? rec : undefined;
+      const good = await checkSecret(secret, live?.secretHash ?? NO_SUCH_SECRET, this.hmacKey);
+      if (live && good && isLegacyHash(live.secretHash))
+        await this.opts.store.setSecretHash(live.id, hmacSecretHash(secret, this.hmacKey));
+      return live !== undefined && good;
+    });
+    if (ok === 'busy') {
+      this.log.warn('refused an MQTT login: too many logins being checked');
+      return undefined;
+    }
+    if (!ok) {
+      this.logins.failed(address, username);
+      return undefined;
+    }
+    this.logins.succeeded(address, username);
     return { kind: 'terminal', id: username };
+  }
+
+  async alerts(limit: number): Promise<Alert[]> {
+    return this.opts.store.alerts(Math.max(1, Math.min(limit, 1000)));
+  }
+
+  /**
+   * Disaster recovery (central restored from an older backup while terminals already deleted what the
+   * newer copy acked): lets `terminal` continue from `fromSeq`, recording the missing range as a
+   * `gap_accepted` alert. The only way past a refused `batch_beyond_ack`; never automatic.
+   */
+  async acceptGap(terminal: string, fromSeq: number): Promise<{ before: number; after: number }> {
+    assertTerminalId(terminal, 'terminal');
+    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1)
+      throw new RangeError('from: the first seq the terminal still holds, a positive integer');
+    const rec = await this.opts.store.terminal(terminal);
+    if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    const r = await this.opts.store.acceptGap(terminal, fromSeq, Date.now());
+    this.log.warn(
+      { terminal, ackedBefore: r.before, ackedAfter: r.after, missing: r.after - r.before },
+      r.after === r.before
+        ? 'accept-gap changed nothing: central already holds events up to there'
+        : 'operator accepted a gap: the missing events are recorded as lost',
+    );
+    return r;
+  }
+
+  /**
+   * Retires a terminal id (`passgate central retire`): its MQTT user is refused from now on and its live
+   * connection is ended; its events stay; the id is never registered again (its seqs are taken).
+   */
+  async retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }> {
+    assertTerminalId(terminal, 'terminal');
+    const rec = await this.opts.store.terminal(terminal);
+    if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    const at = rec.retiredAt ?? Date.now();
+    if (rec.retiredAt === undefined) {
+      await this.opts.store.retireTerminal(terminal, at);
+      await this.opts.store.addAlert({ at, kind: 'terminal_retired', terminal, detail: {} });
+      this.log.warn({ terminal }, 'retired a terminal: its MQTT user is revoked, its events are kept');
+    }
+    this.opts.onTerminalChanged?.(terminal);
+    this.opts.disconnect?.(terminal);
+    return { retired: true, retiredAt: at };
   }
 
   /** Revokes a credential serial (32 hex characters). Resolves once the new delta is published. */
@@ -206,6 +280,7 @@ export class CentralAdmin implements BrokerAuth {
       throw new RangeError(`command: "${command.slice(0, 32)}" must be one of ${COMMANDS.join(', ')}`);
     const rec = await this.opts.store.terminal(terminal);
     if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    if (rec.retiredAt !== undefined) throw new RangeError(`terminal: "${terminal}" is retired`);
     if (!this.opts.publish) throw new Error('central has no broker link to send commands on');
     const id = randomBytes(8).toString('hex');
     const signed = signCommand(this.opts.listKey, { terminal, command, id, t: Date.now() });
@@ -222,22 +297,24 @@ export class CentralAdmin implements BrokerAuth {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<TerminalCredentials> {
-    assertTerminalId(id, 'terminal');
-    if (id === CENTRAL_USER) throw new RangeError(`terminal: "${CENTRAL_USER}" is reserved`);
-    assertRole(role);
+    assertEnrollableId(id, 'terminal');
+    assertKnownRole(role, 'role');
     assertPublicKey(alg, publicKey, 'publicKey');
-    if (await this.opts.store.terminal(id)) throw new RangeError(`terminal: "${id}" is already registered`);
+    const held = await this.opts.store.terminal(id);
+    if (held)
+      throw new RangeError(
+        `terminal: "${id}" is already registered${held.retiredAt !== undefined ? ' (retired: its id is not reused)' : ''}`,
+      );
     const password = newSecret();
     await this.opts.store.addTerminal({
       id,
       role,
       alg,
       publicKey,
-      secretHash: await hashSecret(password, this.opts.scryptCost ?? DEFAULT_SCRYPT_COST),
+      secretHash: hmacSecretHash(password, this.hmacKey),
       mosquittoHash: mosquittoHash(password),
       createdAt: Date.now(),
     });
-    this.cache.forget(id);
     this.opts.onTerminalChanged?.(id);
     this.log.info({ terminal: id, role }, 'registered a terminal');
     return { terminalId: id, username: id, password };
@@ -245,8 +322,12 @@ export class CentralAdmin implements BrokerAuth {
 
   /** A one-time enrollment code for `passgate issuer enroll-code` / provisioning (valid ttlMs, default 24 h). */
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
-    assertTerminalId(terminal, 'terminal');
-    assertRole(role);
+    // The same validators as the terminal config (shared/ids.ts): a code for an id or role the terminal
+    // would refuse, or for a reserved id such as `central`, is never issued.
+    assertEnrollableId(terminal, 'terminal');
+    assertKnownRole(role, 'role');
+    if (await this.opts.store.terminal(terminal))
+      throw new RangeError(`terminal: "${terminal}" is already registered`);
     const code = randomBytes(10).toString('base64url');
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.log.info({ terminal, role }, 'created an enrollment code');

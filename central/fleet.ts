@@ -1,6 +1,7 @@
 // Fleet state: every terminal's retained status and heartbeats, and the report `central status` prints.
 import type { Logger } from 'pino';
-import { readStatus, type TerminalStatus } from '../shared/sync.js';
+import type { VerifyKey } from '../shared/keys.js';
+import { openStatus, type TerminalStatus } from '../shared/sync.js';
 import type { CentralStore, TerminalRecord } from './store/types.js';
 
 export interface FleetEntry {
@@ -41,24 +42,50 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
   return { at: now, terminals, online, offline: terminals.length - online };
 }
 
+/** Status messages per terminal central reads at once, and per second after that (issue 8 item 12). */
+export const STATUS_BURST = 30;
+export const STATUS_PER_SECOND = 1;
+
 export class Fleet {
   private readonly log: Logger;
+  private readonly budgets = new Map<string, { tokens: number; at: number }>();
+  /** Status messages dropped unread (over the per-terminal rate) and refused (unsigned, malformed). */
+  readonly counters = { dropped: 0, refused: 0 };
 
   constructor(
     private readonly store: CentralStore,
     logger: Logger,
+    /** The terminal's enrollment key (statuses are signed like batches); undefined when unknown or retired. */
+    private readonly keyFor: (terminal: string) => Promise<VerifyKey | undefined>,
   ) {
     this.log = logger.child({ component: 'fleet' });
   }
 
+  private allowed(terminal: string): boolean {
+    const now = Date.now();
+    const b = this.budgets.get(terminal) ?? { tokens: STATUS_BURST, at: now };
+    b.tokens = Math.min(STATUS_BURST, b.tokens + ((now - b.at) / 1000) * STATUS_PER_SECOND);
+    b.at = now;
+    this.budgets.set(terminal, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
   async handleStatus(terminal: string, bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return; // a cleared retained status
-    const status = readStatus(bytes);
-    if (!status) {
-      this.log.warn({ terminal }, 'ignored a malformed status');
+    if (!this.allowed(terminal)) {
+      this.counters.dropped++;
       return;
     }
-    if (!(await this.store.terminal(terminal))) return;
+    const key = await this.keyFor(terminal);
+    if (!key) return;
+    const status = openStatus(bytes, key, terminal);
+    if (typeof status === 'string') {
+      this.counters.refused++;
+      this.log.warn({ terminal, why: status }, 'ignored a status');
+      return;
+    }
     await this.store.recordStatus(terminal, status, Date.now());
     if (status.state === 'offline') this.log.info({ terminal }, 'terminal went offline');
   }

@@ -9,6 +9,7 @@ import type { CentralAdmin } from './admin.js';
 import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
 import { listen } from '../shared/net.js';
+import { isInvalidInput } from '../shared/errors.js';
 
 const MAX_BODY = 64 * 1024;
 const MAX_CODE_TTL_SECONDS = 30 * 86_400;
@@ -92,6 +93,7 @@ export class AdminHttp {
     const a = this.opts.admin;
     if (method === 'GET' && path === '/healthz') return { ok: true };
     if (method === 'GET' && path === '/status') return this.opts.status();
+    if (method === 'GET' && path === '/alerts') return { alerts: await a.alerts(100) };
     if (method !== 'POST') return undefined;
     switch (path) {
       case '/revoke':
@@ -137,6 +139,14 @@ export class AdminHttp {
           ),
         };
       }
+      case '/accept-gap': {
+        const from = optInt(body, 'from');
+        if (from === undefined || from < 1)
+          throw new BadRequest('from: the first seq the terminal still holds');
+        return a.acceptGap(text(body, 'terminal', 63), from);
+      }
+      case '/retire':
+        return a.retire(text(body, 'terminal', 63));
       case '/command': {
         const terminal = text(body, 'terminal', 63);
         const command = text(body, 'command', 32);
@@ -184,7 +194,7 @@ export class AdminHttp {
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);
     } catch (err) {
-      if (err instanceof BadRequest || err instanceof RangeError)
+      if (err instanceof BadRequest || err instanceof RangeError || isInvalidInput(err))
         return send(400, { error: 'invalid', message: (err as Error).message });
       this.log.error({ err }, 'admin request failed');
       send(500, { error: 'internal', message: 'central could not complete the request; see its log' });

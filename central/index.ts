@@ -2,7 +2,6 @@
 // state and the admin API, started in order and stopped in reverse. `startCentral` is the in-process API
 // the CLI, the demo and the tests use.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
@@ -10,15 +9,19 @@ import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
-import { EmbeddedBroker } from './broker.js';
+import { EmbeddedBroker, type StatusRate } from './broker.js';
+import type { GuardLimits } from './broker-guard.js';
+import type { LoginLimits } from './login-limiter.js';
+import { ReplayRelay } from './replay-relay.js';
+import { privateDir } from '../shared/private-files.js';
 import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
-import { Ingest, type IngestCounters } from './ingest.js';
+import { Ingest, type IngestCounters, type IngestQuotas } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { openStore } from './store/open.js';
-import type { CentralStore } from './store/types.js';
+import type { Alert, CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -50,13 +53,30 @@ export interface CentralOptions {
   /** Publish lists and beacons from this worker (default true). */
   publishLists?: boolean;
   workerId?: string;
+  /** Socket guard of the embedded broker (docs/security.md); tests and benches may change them. */
+  brokerLimits?: Partial<GuardLimits>;
+  loginLimits?: LoginLimits;
+  statusRate?: StatusRate;
+  quotas?: Partial<IngestQuotas>;
+  /** Batch window of the fleet-wide replay relay (default 100 ms). */
+  replayRelayMs?: number;
 }
 
 export interface CentralStatus extends FleetReport {
   lists: Record<string, { version: number; snapshotVersion: number }>;
   events: number;
   ingest: IngestCounters;
-  broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
+  broker: {
+    kind: 'embedded' | 'external';
+    url: string;
+    clients?: number;
+    /** Connections closed by the socket guard, by reason. */
+    refused?: Record<string, number>;
+  };
+  /** Alerts for an operator (seq conflicts, refused gaps, quotas, replays across terminals), newest first. */
+  alerts: { total: number; recent: Alert[] };
+  /** Replay keys relayed to the fleet. */
+  replayRelayed: number;
 }
 
 export interface Central {
@@ -83,6 +103,10 @@ export interface Central {
    */
   sendCommand(terminalId: string, cmd: Command): Promise<void>;
   enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
+  /** `central accept-gap`: see CentralStore.acceptGap. Logged. */
+  acceptGap(terminal: string, fromSeq: number): Promise<{ before: number; after: number }>;
+  /** `central retire`: revokes the terminal's MQTT user, keeps its events. */
+  retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }>;
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
@@ -100,7 +124,7 @@ function brokerCredentials(url: string): { url: string; username: string; passwo
 
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
-  mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
   await store.init();
@@ -120,8 +144,10 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         port: opts.mqttPort ?? 1883,
         host: opts.mqttHost ?? '0.0.0.0',
         ...(opts.tls ? { tls: opts.tls } : {}),
-        auth: { authenticate: (u, s) => late.admin!.authenticate(u, s) },
+        auth: { authenticate: (u, s, address) => late.admin!.authenticate(u, s, address) },
         logger,
+        ...(opts.brokerLimits ? { limits: opts.brokerLimits } : {}),
+        ...(opts.statusRate ? { statusRate: opts.statusRate } : {}),
       });
       await broker.start();
       stops.push(() => broker!.stop());
@@ -161,8 +187,13 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
-    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey);
-    const fleet = new Fleet(store, logger);
+    const relay = new ReplayRelay(listKey, (t, p) => publish(t, p), logger, opts.replayRelayMs);
+    stops.push(() => relay.stop());
+    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey, {
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      onPresentations: (keys) => relay.add(keys),
+    });
+    const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
       store,
       publisher,
@@ -173,7 +204,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: external ? 5 : 4,
       ...(centralSecret ? { centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+      ...(opts.loginLimits ? { loginLimits: opts.loginLimits } : {}),
       onTerminalChanged: (id) => ingest.forget(id),
+      ...(broker ? { disconnect: (id: string) => broker!.disconnect(id) } : {}),
       publish,
     });
     late.admin = admin;
@@ -203,8 +236,15 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         events: await store.eventCount(),
         ingest: { ...ingest.counters },
         broker: broker
-          ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
+          ? {
+              kind: 'embedded',
+              url: mqttUrl,
+              clients: broker.connectedClients,
+              refused: { ...broker.refusedConnections },
+            }
           : { kind: 'external', url: redactUrl(opts.broker!) },
+        alerts: { total: await store.alertCount(), recent: await store.alerts(20) },
+        replayRelayed: relay.relayed,
       };
     };
     let http: AdminHttp | undefined;
@@ -241,6 +281,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       addTerminal: (id, role, pk, alg) => a.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, r, ttl) => a.createEnrollmentCode(t, r, ttl),
       enroll: (code, pk, alg) => a.enroll(code, pk, alg),
+      acceptGap: (t, from) => a.acceptGap(t, from),
+      retire: (t) => a.retire(t),
       sendCommand: async (id, cmd) => {
         await a.sendCommand(id, cmd);
       },

@@ -8,6 +8,7 @@ import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
 import { applySignedListBytes } from './lists.js';
+import { openReplayKeys } from '../shared/replay-relay.js';
 import type { SqliteStore } from './store/sqlite.js';
 import type { ListApplyResult, SyncPort } from './sync-port.js';
 
@@ -98,6 +99,24 @@ export class TerminalSyncPort implements SyncPort {
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };
+  }
+
+  applyReplayRelay(bytes: Uint8Array): number | string {
+    const keys = openReplayKeys(bytes, this.deps.listKey, Math.floor(this.deps.clock.nowMs() / 1000));
+    if (typeof keys === 'string') {
+      this.deps.logger.warn({ why: keys }, 'replay relay refused');
+      return keys;
+    }
+    if (keys.length > 0) this.deps.store.addFleetReplayKeys(keys);
+    return keys.length;
+  }
+
+  commandAlreadyRun(id: string, nowMs: number): boolean {
+    return this.deps.store.commandAlreadyRun(id, nowMs);
+  }
+
+  recordCommandRun(id: string, expiresAtMs: number): void {
+    this.deps.store.recordCommandRun(id, expiresAtMs);
   }
 
   onEventCommitted(listener: (seq: number) => void): () => void {

@@ -1,6 +1,7 @@
 // The issuer's key material and credential registry on disk (`passgate issuer … --dir D`).
 // Files: issuer-key.json and list-key.json (secrets, 0600) and state.json (issued serials, revocations,
 // suspensions, list versions). Central's database takes this role when central runs (see central/).
+import { privateDir } from '../../shared/private-files.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../shared/bytes.js';
@@ -75,6 +76,7 @@ export class IssuerKeystore {
   static init(dir: string, opts: { alg: Alg; issuer: string }): IssuerKeystore {
     if (IssuerKeystore.exists(dir))
       throw new FileProblem(`an issuer already exists in ${dir}; use another --dir or remove it first`);
+    privateDir(dir);
     const issuerKey = generateKeyPair(opts.alg);
     const listKey = generateKeyPair('EdDSA');
     writeJsonAtomic(join(dir, 'issuer-key.json'), keyFile(issuerKey), true);
@@ -203,6 +205,7 @@ export class IssuerKeystore {
   }
 
   private save(): void {
-    writeJsonAtomic(join(this.dir, 'state.json'), this.state);
+    // 0600: it lists every credential issued (serials, pseudonyms) and every revocation.
+    writeJsonAtomic(join(this.dir, 'state.json'), this.state, true);
   }
 }

@@ -7,7 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
 import type { KeyPair, VerifyKey } from '../../shared/keys.js';
-import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
+import { openAck, openCommand, signBatch, signStatus, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
 
 export interface MqttSyncOptions {
@@ -63,8 +63,10 @@ export class MqttSync {
   private subscribed = false;
   /** Bumped on every connect, so a SUBACK from an earlier connection is ignored. */
   private connection = 0;
-  /** Command ids already run → when they may be forgotten (past the freshness window). */
+  /** Command ids already run → when they may be forgotten, for ports without a durable memory. */
   private readonly seenCommands = new Map<string, number>();
+  /** Highest seq sent on any batch: an ack beyond it names events this terminal never sent. */
+  private sentUpTo = 0;
 
   constructor(
     private readonly port: SyncPort,
@@ -110,8 +112,17 @@ export class MqttSync {
     await client?.endAsync(true);
   }
 
+  /** Statuses are signed with the terminal key, like batches: central binds them to this terminal. */
+  private signedStatus(state: 'online' | 'offline'): Uint8Array {
+    return signStatus(this.opts.terminalKey, this.port.terminalId, {
+      ...this.port.status(),
+      state,
+      at: Date.now(),
+    });
+  }
+
   private offlineStatus(): Uint8Array {
-    return encodeStatus({ ...this.port.status(), state: 'offline', at: Date.now() });
+    return this.signedStatus('offline');
   }
 
   private connect(): void {
@@ -173,7 +184,7 @@ export class MqttSync {
     this.clearInFlight();
     this.log.info('connected to central');
     client.subscribe(
-      [topics.ack(id), topics.cmd(id), topics.lists, topics.time],
+      [topics.ack(id), topics.cmd(id), topics.lists, topics.time, topics.replay],
       { qos: 1 },
       (err, granted) => {
         if (connection !== this.connection || this.client !== client) return; // an older connection
@@ -200,7 +211,7 @@ export class MqttSync {
   private publishStatus(): void {
     const client = this.client;
     if (!client?.connected) return;
-    const status = encodeStatus({ ...this.port.status(), state: 'online', at: Date.now() });
+    const status = this.signedStatus('online');
     client.publish(
       topics.status(this.port.terminalId),
       Buffer.from(status),
@@ -230,6 +241,7 @@ export class MqttSync {
     if (events.length === 0) return;
     const fromSeq = events[0]!.seq;
     const toSeq = events[events.length - 1]!.seq;
+    this.sentUpTo = Math.max(this.sentUpTo, toSeq);
     const bytes = signBatch(this.opts.terminalKey, { terminal: this.port.terminalId, fromSeq, events });
     const entry: InFlight = {
       fromSeq,
@@ -256,6 +268,10 @@ export class MqttSync {
         return;
       }
       if (topic === topics.cmd(id)) return this.onCommand(payload);
+      if (topic === topics.replay) {
+        this.port.applyReplayRelay?.(payload);
+        return;
+      }
       if (topic.startsWith('passgate/v1/lists/')) return this.onList(topic, payload);
     } catch (err) {
       this.log.error({ err, topic }, 'handling a message failed');
@@ -268,7 +284,16 @@ export class MqttSync {
       this.log.warn({ why: ack }, 'ignored an ack that does not verify');
       return;
     }
-    const seq = ack.seq;
+    let seq = ack.seq;
+    if (seq > this.sentUpTo) {
+      // Central acked seqs this terminal never sent: another holder of this terminal's key sent them
+      // (central keeps both copies and alerts). Taking the ack at its word would skip our own events.
+      this.log.error(
+        { centralAckedSeq: seq, sentUpTo: this.sentUpTo },
+        'central acked events this terminal never sent: is its key copied? (see central status alerts)',
+      );
+      seq = this.sentUpTo;
+    }
     if (seq < this.acked) {
       // Central once acked more than it holds now (restored from a backup, failed over to a replica
       // that lagged): the events in between were deleted here and cannot be sent again. Resending at
@@ -329,12 +354,20 @@ export class MqttSync {
       return;
     }
     for (const [seen, expires] of this.seenCommands) if (expires < now) this.seenCommands.delete(seen);
-    if (this.seenCommands.has(id)) {
-      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered)');
+    if (this.seenCommands.has(id) || this.port.commandAlreadyRun?.(id, now)) {
+      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered or replayed)');
       return;
     }
-    // Kept until the command would be refused as too old anyway (by its own t, with the skew margin).
-    this.seenCommands.set(id, Math.max(now, t) + COMMAND_MAX_AGE_MS + COMMAND_MAX_FUTURE_MS);
+    // Kept until the command would be refused as too old anyway (by its own t, with the skew margin);
+    // in the terminal's database before it runs, so a restart cannot make it run again.
+    const expires = Math.max(now, t) + COMMAND_MAX_AGE_MS + COMMAND_MAX_FUTURE_MS;
+    try {
+      this.port.recordCommandRun?.(id, expires);
+    } catch (err) {
+      this.log.error({ err, cmd, id }, 'could not record the command id: not running it');
+      return;
+    }
+    this.seenCommands.set(id, expires);
     this.log.info({ cmd, id }, 'command from central');
     if (cmd === 'resync') {
       // Subscribing again makes the broker resend the retained lists.

@@ -1,9 +1,10 @@
 // The terminal's SQLite store (the only file that imports better-sqlite3). WAL with synchronous=FULL:
 // a committed event survives power loss. Backs the token core's VerifierStore, the signed lists, the
 // policy state (passages, occupancy), the clock state and the outbox with its per-terminal seq.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivate, privateDir, sqliteFiles, withPrivateUmask } from '../../shared/private-files.js';
 import { encodeCbor, decodeCbor, isMap } from '../../shared/cbor.js';
 import type { TerminalEvent } from '../../shared/events.js';
 import type { Alg } from '../../shared/keys.js';
@@ -102,7 +103,8 @@ export class SqliteStore implements VerifierStore {
    * restart the seq at 1 (central would take the new events for duplicates and drop them).
    */
   open(options: { quickCheck?: boolean } = {}): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    // The data folder and every file in it are the owner's only (movement profiles; docs/security.md).
+    privateDir(dirname(this.path));
     if (!existsSync(this.path)) {
       const damaged = damagedSiblings(this.path);
       if (damaged.length > 0)
@@ -114,8 +116,12 @@ export class SqliteStore implements VerifierStore {
     }
     let db: Db;
     try {
-      db = new Database(this.path);
-      db.pragma('journal_mode = WAL');
+      db = withPrivateUmask(() => {
+        const d = new Database(this.path);
+        d.pragma('journal_mode = WAL');
+        return d;
+      });
+      makePrivate(...sqliteFiles(this.path));
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 2000');
       // Checkpoints run between decisions (checkpoint()), not inside a commit: keeps the tail latency low.
@@ -197,6 +203,10 @@ export class SqliteStore implements VerifierStore {
         'INSERT OR REPLACE INTO list_versions (type, version, issued_at, applied_at) VALUES (?, ?, ?, ?)',
       ),
       pruneReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
+      fleetReplay: db.prepare('INSERT OR IGNORE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
+      commandRun: db.prepare('SELECT 1 FROM used_commands WHERE id = ? AND expires_at >= ?').pluck(),
+      recordCommand: db.prepare('INSERT OR REPLACE INTO used_commands (id, expires_at) VALUES (?, ?)'),
+      pruneCommands: db.prepare('DELETE FROM used_commands WHERE expires_at < ?'),
       pruneVerified: db.prepare('DELETE FROM verified_credentials WHERE expires_at < ?'),
       prunePassages: db.prepare('DELETE FROM passages WHERE at < ?'),
     };
@@ -241,6 +251,23 @@ export class SqliteStore implements VerifierStore {
   markSeen(replayKey: string, expiresAt: number): void {
     this.pendingReplay.push([replayKey, expiresAt]);
   }
+  /** Replay keys consumed at other terminals (central's relay): one transaction, never replacing ours. */
+  addFleetReplayKeys(keys: readonly { key: string; expiresAt: number }[]): void {
+    this.conn.transaction(() => {
+      for (const k of keys) this.stmts.fleetReplay.run(k.key, k.expiresAt);
+    })();
+  }
+
+  // ---- Commands from central -----------------------------------------------------------------
+  /** True when a command with this id already ran and has not expired yet (ms, terminal clock). */
+  commandAlreadyRun(id: string, nowMs: number): boolean {
+    return this.stmts.commandRun.get(id, nowMs) !== undefined;
+  }
+  /** Durable before the command runs: a restart cannot make it run twice. */
+  recordCommandRun(id: string, expiresAtMs: number): void {
+    this.stmts.recordCommand.run(id, expiresAtMs);
+  }
+
   isVerifiedCredential(digest: string): boolean {
     if (this.verifiedMemo.has(digest)) return true;
     return this.stmts.verified.get(digest) !== undefined;
@@ -446,6 +473,7 @@ export class SqliteStore implements VerifierStore {
       let n = this.stmts.pruneReplay.run(nowSeconds).changes;
       n += this.stmts.pruneVerified.run(nowSeconds).changes;
       n += this.stmts.prunePassages.run(passagesOlderThanMs).changes;
+      n += this.stmts.pruneCommands.run(nowSeconds * 1000).changes;
       return n;
     })();
   }
