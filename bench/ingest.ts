@@ -106,7 +106,7 @@ async function endToEnd(
   for (let i = 0; i < TERMINALS; i++) {
     const key = generateKeyPair('EdDSA');
     const id = `${prefix}-${i}`;
-    const creds = await main.addTerminal(id, 'gate', key.publicKey);
+    const creds = await main.addTerminal(id, 'turnstile', key.publicKey);
     const port = new SimPort(id, main.listPublicKey);
     port.commit(EVENTS_PER_TERMINAL);
     terms.push({ id, key, creds, port });
@@ -270,7 +270,7 @@ async function thousandTerminals(dir: string, count = 1000): Promise<object> {
       const res = await fetch(`${api}/terminals`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ id, role: 'gate', publicKey: Buffer.from(key.publicKey).toString('hex') }),
+        body: JSON.stringify({ id, role: 'turnstile', publicKey: Buffer.from(key.publicKey).toString('hex') }),
       });
       const creds = (await res.json()) as { username: string; password: string };
       const port = new SimPort(id, new Uint8Array(32));
