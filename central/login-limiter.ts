@@ -1,8 +1,10 @@
 // Login rate limits for the embedded broker (issue 8 item 2). Failures are counted per source address
-// and per username in fixed one-minute windows. Over the limit, a login is refused without checking the
-// secret — unless that address logged in as that username within the last day, so a flood of wrong
-// secrets for a terminal's id locks out the flood, not the terminal. Checks run at most `concurrency` at
-// a time with a bounded queue, so a flood cannot make honest logins wait (terminals give up at 10 s).
+// and per username in fixed one-minute windows. Over the address limit, a login from that address is
+// refused without checking the secret — unless that address logged in as that username within the last
+// day. Over the username limit, logins are still checked (a check is one HMAC, and refusing them would
+// let anyone lock a terminal out by flooding its id), but failures are no longer logged one by one.
+// Checks run at most `concurrency` at a time with a bounded queue, so a flood cannot make honest logins
+// wait (terminals give up at 10 s).
 
 export interface LoginLimits {
   failuresPerAddress: number;
@@ -28,7 +30,7 @@ interface Window {
   failures: number;
 }
 
-export type LoginGate = 'ok' | 'address_limited' | 'username_limited' | 'busy';
+export type LoginGate = 'ok' | 'address_limited' | 'busy';
 
 export class LoginLimiter {
   private readonly byAddress = new Map<string, Window>();
@@ -36,7 +38,7 @@ export class LoginLimiter {
   private readonly knownPairs = new Map<string, number>();
   private running = 0;
   private readonly queue: Array<() => void> = [];
-  refused = { address: 0, username: 0, busy: 0 };
+  refused = { address: 0, busy: 0 };
 
   constructor(
     private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS,
@@ -56,11 +58,12 @@ export class LoginLimiter {
       this.refused.address++;
       return 'address_limited';
     }
-    if (this.over(this.byUsername, username, this.limits.failuresPerUsername)) {
-      this.refused.username++;
-      return 'username_limited';
-    }
     return 'ok';
+  }
+
+  /** A username over its failure limit: its failures are counted, not logged one by one. */
+  flooded(username: string): boolean {
+    return this.over(this.byUsername, username, this.limits.failuresPerUsername);
   }
 
   private count(map: Map<string, Window>, key: string): void {
