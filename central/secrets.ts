@@ -6,7 +6,6 @@
 // PBKDF2-SHA512 form (`$7$`) so `central mosquitto-config` can write a password file without ever
 // storing the secret itself. scrypt stays for anything a person chooses.
 import {
-  createHash,
   createHmac,
   hkdfSync,
   pbkdf2Sync,

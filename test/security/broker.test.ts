@@ -135,6 +135,9 @@ describe('anonymous and hostile clients against a central process', () => {
     for (const s of sockets) s.destroy();
     await new Promise((r) => setTimeout(r, 500));
     const after = rssMiB(central.pid!);
+    console.log(
+      `[item 1] central RSS ${before.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB during 20 × ${perSocket / 2 ** 20} MiB, ${after.toFixed(0)} MiB after`,
+    );
     // an honest terminal still syncs
     const t = await enroll('term-honest');
     const listKey = readFileSync(join(dir, 'central', 'list-key.json'), 'utf8');
@@ -156,9 +159,6 @@ describe('anonymous and hostile clients against a central process', () => {
     } finally {
       await sync.stop();
     }
-    console.log(
-      `[item 1] central RSS ${before.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB during 20 × ${perSocket / 2 ** 20} MiB, ${after.toFixed(0)} MiB after`,
-    );
     expect(peak - before).toBeLessThan(30);
   }, 120_000);
 
