@@ -33,11 +33,11 @@ export class TerminalSyncPort implements SyncPort {
   }
 
   pendingEvents(afterSeq: number, limit: number): TerminalEvent[] {
-    return this.deps.store.pendingEvents(afterSeq, Math.max(1, Math.min(limit, 5000)));
+    return this.deps.store.outbox.pendingEvents(afterSeq, Math.max(1, Math.min(limit, 5000)));
   }
 
   acknowledge(seq: number): void {
-    this.deps.store.acknowledge(seq);
+    this.deps.store.outbox.acknowledge(seq);
   }
 
   applySignedList(bytes: Uint8Array): ListApplyResult {
@@ -56,7 +56,7 @@ export class TerminalSyncPort implements SyncPort {
       );
       if (result.outcome === 'applied') {
         this.deps.bus.emit('listApplied', { type: result.type, version: result.version });
-        this.deps.bus.emit('eventCommitted', { seq: this.deps.store.lastSeq });
+        this.deps.bus.emit('eventCommitted', { seq: this.deps.store.outbox.lastSeq });
       }
     }
     return result;
@@ -87,15 +87,15 @@ export class TerminalSyncPort implements SyncPort {
   status(): TerminalStatus {
     const { store, clock, config } = this.deps;
     const lists: Record<string, { version: number; issuedAt: number }> = {};
-    for (const [t, v] of Object.entries(store.listVersions()))
+    for (const [t, v] of Object.entries(store.lists.versions()))
       if (v) lists[t] = { version: v.version, issuedAt: v.issuedAt };
     return {
       state: 'online',
       at: clock.nowMs(),
       role: config.role,
       lists,
-      outboxDepth: store.outboxDepth,
-      lastSeq: store.lastSeq,
+      outboxDepth: store.outbox.depth,
+      lastSeq: store.outbox.lastSeq,
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };
@@ -107,16 +107,16 @@ export class TerminalSyncPort implements SyncPort {
       this.deps.logger.warn({ why: keys }, 'replay relay refused');
       return keys;
     }
-    if (keys.length > 0) this.deps.store.addFleetReplayKeys(keys);
+    if (keys.length > 0) this.deps.store.verifier.addFleetReplayKeys(keys);
     return keys.length;
   }
 
   commandAlreadyRun(id: string, nowMs: number): boolean {
-    return this.deps.store.commandAlreadyRun(id, nowMs);
+    return this.deps.store.commands.alreadyRun(id, nowMs);
   }
 
   recordCommandRun(id: string, expiresAtMs: number): void {
-    this.deps.store.recordCommandRun(id, expiresAtMs);
+    this.deps.store.commands.record(id, expiresAtMs);
   }
 
   onEventCommitted(listener: (seq: number) => void): () => void {

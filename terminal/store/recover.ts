@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { makePrivate, withPrivateUmask } from '../../shared/private-files.js';
 import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
 import { damagedDatabases, damagedName, recoveringName } from './damaged-files.js';
-import { META_KEYS, migrate, StoreCorruptError } from './sqlite.js';
+import { META_KEYS, migrate, StoreCorruptError } from './db.js';
 
 type Db = Database.Database;
 

@@ -14,8 +14,13 @@ import { toHex } from '../../shared/bytes.js';
 import { terminalClientId } from '../../shared/client-id.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { FakePort } from '../central/fake-port.js';
-import { freePort, waitFor } from '../helpers/components.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
+import { freePort } from '../../testkit/components.js';
+import { waitFor as waitUntil } from '../../testkit/wait.js';
+
+/** (check, timeout, what) order, as these tests were written; testkit's waitFor takes (what, check, timeout). */
+const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitUntil(what, check, timeoutMs);
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = process.env.PASSGATE_BIN ?? join(root, 'bin', 'passgate.js');

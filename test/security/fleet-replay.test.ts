@@ -8,12 +8,16 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
-import { enrollTerminal } from '../../demo/fleet.js';
+import { enrollTerminal } from '../../testkit/fleet.js';
 import { createPresentation, issueCredential, newSerial, toQrText } from '../../shared/credential.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import { loadConfig } from '../../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
-import { waitFor } from '../helpers/components.js';
+import { waitFor as waitUntil } from '../../testkit/wait.js';
+
+/** (check, timeout, what) order, as these tests were written; testkit's waitFor takes (what, check, timeout). */
+const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitUntil(what, check, timeoutMs);
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const issuer = generateKeyPair('EdDSA');
@@ -81,7 +85,7 @@ describe('fleet-wide replay', () => {
     expect(((await a.submit(qr)) as { reason?: string }).reason).toBe('ok');
     const accepted = Date.now();
     // Polls a cheap read (the replay cache), then decides once: a decision consumes the code.
-    await waitFor(() => b.store.count('replay_cache') > 0, 10_000, 'the relayed replay key at term-b');
+    await waitFor(() => b.store.lists.count('replay_cache') > 0, 10_000, 'the relayed replay key at term-b');
     const relayMs = Date.now() - accepted;
     const atB = ((await b.submit(qr)) as { reason?: string }).reason;
     console.log(`[item 6] accepted at term-a → replay key at term-b in ${relayMs} ms; term-b: ${atB}`);

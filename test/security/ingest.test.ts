@@ -18,8 +18,12 @@ import { signSign1 } from '../../shared/cose.js';
 import { keyId } from '../../shared/keys.js';
 import { openAck, signBatch, signStatus, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { waitFor } from '../helpers/components.js';
-import { FakePort } from '../central/fake-port.js';
+import { waitFor as waitUntil } from '../../testkit/wait.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
+
+/** (check, timeout, what) order, as these tests were written; testkit's waitFor takes (what, check, timeout). */
+const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitUntil(what, check, timeoutMs);
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 let dir: string;

@@ -7,15 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { IssuerKeystore } from '../../issuer/keystore.js';
 import { SqliteCentralStore } from '../../central/store/sqlite.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { signCommand, topics, type Command } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { TcpLineInput } from '../../terminal/inputs/tcp.js';
 import { SqliteStore } from '../../terminal/store/sqlite.js';
-import { FakePort } from '../central/fake-port.js';
-import { waitFor } from '../helpers/components.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
+import { waitFor as waitUntil } from '../../testkit/wait.js';
+
+/** (check, timeout, what) order, as these tests were written; testkit's waitFor takes (what, check, timeout). */
+const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitUntil(what, check, timeoutMs);
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'passgate-security-terminal-'));
@@ -37,8 +41,8 @@ describe('terminal hardening', () => {
       const store = new SqliteStore(join(dir, 'cmd', 'terminal.db'));
       store.open();
       const port = Object.assign(new FakePort('gate-1', listKey.publicKey), {
-        commandAlreadyRun: (id: string, now: number) => store.commandAlreadyRun(id, now),
-        recordCommandRun: (id: string, exp: number) => store.recordCommandRun(id, exp),
+        commandAlreadyRun: (id: string, now: number) => store.commands.alreadyRun(id, now),
+        recordCommandRun: (id: string, exp: number) => store.commands.record(id, exp),
       });
       // Never started: the message goes straight to the handler a broker delivery reaches.
       const sync = new MqttSync(port, {

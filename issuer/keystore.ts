@@ -1,12 +1,12 @@
 // The issuer's key material and credential registry on disk (`passgate issuer … --dir D`).
 // Files: issuer-key.json and list-key.json (secrets, 0600) and state.json (issued serials, revocations,
 // suspensions, list versions). Central's database takes this role when central runs (see central/).
-import { privateDir } from '../../shared/private-files.js';
+import { privateDir } from '../shared/private-files.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../../shared/bytes.js';
-import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../../shared/files.js';
-import { issueCredential, newSerial, type Entitlement } from '../../shared/credential.js';
+import { fromHex, toHex } from '../shared/bytes.js';
+import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../shared/files.js';
+import { issueCredential, newSerial, type Entitlement } from '../shared/credential.js';
 import {
   generateKeyPair,
   keyId,
@@ -14,9 +14,9 @@ import {
   VerifyKey,
   type Alg,
   type KeyPair,
-} from '../../shared/keys.js';
-import { signList } from '../../shared/lists.js';
-import type { TrustedIssuerKey } from '../../shared/store.js';
+} from '../shared/keys.js';
+import { signList } from '../shared/lists.js';
+import type { TrustedIssuerKey } from '../shared/store.js';
 
 interface KeyFile {
   alg: Alg;
