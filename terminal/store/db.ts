@@ -1,7 +1,7 @@
 // Opening the terminal's SQLite database: WAL with synchronous=FULL (a committed event survives power
 // loss), a quick check, migrations, and the one connection the repositories share. Only terminal/store/
 // imports better-sqlite3.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { makePrivate, privateDir, sqliteFiles, withPrivateUmask } from '../../shared/private-files.js';
