@@ -14,6 +14,7 @@ import { topics } from '../shared/sync.js';
 import { MAX_TERMINAL_SUBSCRIPTIONS, mayPublish, maySubscribe, type Principal } from './acl.js';
 import { AddressCounter, DEFAULT_GUARD_LIMITS, GuardedConnection, type GuardLimits } from './broker-guard.js';
 import { listen } from '../shared/net.js';
+import { TokenBuckets } from './token-bucket.js';
 
 export interface BrokerAuth {
   /** Resolves to who this is, or undefined for an unknown user, a wrong secret or a refused address. */
@@ -71,7 +72,7 @@ export class EmbeddedBroker {
   private server: Server | undefined;
   private readonly log: Logger;
   private readonly limits: GuardLimits;
-  private readonly statusBudget = new Map<string, { tokens: number; at: number }>();
+  private readonly statusBudget: TokenBuckets;
   private readonly byTerminal = new Map<string, Client>();
   port = 0;
   /** Connections the guard ended, by reason (for tests and status). */
@@ -80,6 +81,8 @@ export class EmbeddedBroker {
   constructor(private readonly opts: EmbeddedBrokerOptions) {
     this.log = opts.logger.child({ component: 'broker' });
     this.limits = { ...DEFAULT_GUARD_LIMITS, ...opts.limits };
+    const rate = opts.statusRate ?? DEFAULT_STATUS_RATE;
+    this.statusBudget = new TokenBuckets(rate.burst, rate.perSecond);
   }
 
   get connectedClients(): number {
@@ -90,18 +93,6 @@ export class EmbeddedBroker {
   disconnect(terminalId: string): void {
     const c = this.byTerminal.get(terminalId);
     if (c) c.close();
-  }
-
-  private statusAllowed(id: string): boolean {
-    const rate = this.opts.statusRate ?? DEFAULT_STATUS_RATE;
-    const now = Date.now();
-    const b = this.statusBudget.get(id) ?? { tokens: rate.burst, at: now };
-    b.tokens = Math.min(rate.burst, b.tokens + ((now - b.at) / 1000) * rate.perSecond);
-    b.at = now;
-    this.statusBudget.set(id, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
   }
 
   private count(why: string): void {
@@ -163,7 +154,11 @@ export class EmbeddedBroker {
         if (!client) return done(null); // broker-internal
         const p = clients.get(client)?.principal;
         if (p && mayPublish(p, packet.topic)) {
-          if (p.kind === 'terminal' && packet.topic === topics.status(p.id) && !this.statusAllowed(p.id)) {
+          if (
+            p.kind === 'terminal' &&
+            packet.topic === topics.status(p.id) &&
+            !this.statusBudget.take(p.id)
+          ) {
             log.warn({ terminal: p.id }, 'closed a connection that publishes status faster than allowed');
             return done(new Error('status rate exceeded'));
           }

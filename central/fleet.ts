@@ -1,6 +1,7 @@
 // Fleet state: every terminal's retained status and heartbeats, and the report `central status` prints.
 import type { Logger } from 'pino';
 import type { VerifyKey } from '../shared/keys.js';
+import { TokenBuckets } from './token-bucket.js';
 import { openStatus, type TerminalStatus } from '../shared/sync.js';
 import type { CentralStore, TerminalRecord } from './store/types.js';
 
@@ -48,7 +49,7 @@ export const STATUS_PER_SECOND = 1;
 
 export class Fleet {
   private readonly log: Logger;
-  private readonly budgets = new Map<string, { tokens: number; at: number }>();
+  private readonly budgets = new TokenBuckets(STATUS_BURST, STATUS_PER_SECOND);
   /** Status messages dropped unread (over the per-terminal rate) and refused (unsigned, malformed). */
   readonly counters = { dropped: 0, refused: 0 };
 
@@ -61,20 +62,9 @@ export class Fleet {
     this.log = logger.child({ component: 'fleet' });
   }
 
-  private allowed(terminal: string): boolean {
-    const now = Date.now();
-    const b = this.budgets.get(terminal) ?? { tokens: STATUS_BURST, at: now };
-    b.tokens = Math.min(STATUS_BURST, b.tokens + ((now - b.at) / 1000) * STATUS_PER_SECOND);
-    b.at = now;
-    this.budgets.set(terminal, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
   async handleStatus(terminal: string, bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return; // a cleared retained status
-    if (!this.allowed(terminal)) {
+    if (!this.budgets.take(terminal)) {
       this.counters.dropped++;
       return;
     }

@@ -101,3 +101,13 @@ export function alertFromRow(r: {
   }
   return { id: Number(r.id), at: Number(r.at), kind: r.kind, terminal: r.terminal, detail };
 }
+
+/** The alert `acceptGap` records: the seqs an operator declared lost. */
+export function gapAlert(terminal: string, before: number, after: number, at: number): Omit<Alert, 'id'> {
+  return {
+    at,
+    kind: 'gap_accepted',
+    terminal,
+    detail: { missingFrom: before + 1, missingTo: after, count: after - before },
+  };
+}

@@ -5,6 +5,7 @@ import type { TerminalEvent } from '../../shared/events.js';
 import type { TerminalStatus } from '../../shared/sync.js';
 import {
   ackAfter,
+  gapAlert,
   alertFromRow,
   eventFromBytes,
   presentationKey,
@@ -56,6 +57,16 @@ CREATE TABLE IF NOT EXISTS alerts (
 `;
 
 const num = (v: unknown): number => Number(v);
+
+/** The terminal's acked seq, its row locked until the transaction ends (two workers never race on it). */
+async function lockAckedSeq(c: pg.PoolClient, terminal: string): Promise<number> {
+  const row = await c.query<{ acked_seq: string }>(
+    'SELECT acked_seq FROM terminals WHERE id = $1 FOR UPDATE',
+    [terminal],
+  );
+  if (!row.rows[0]) throw new Error(`unknown terminal ${terminal}`);
+  return num(row.rows[0].acked_seq);
+}
 
 export class PostgresCentralStore implements CentralStore {
   private pool: pg.Pool | undefined;
@@ -148,12 +159,7 @@ export class PostgresCentralStore implements CentralStore {
 
   async commitBatch(terminal: string, events: TerminalEvent[], receivedAt: number): Promise<CommitResult> {
     return this.tx(async (c) => {
-      const row = await c.query<{ acked_seq: string }>(
-        'SELECT acked_seq FROM terminals WHERE id = $1 FOR UPDATE',
-        [terminal],
-      );
-      if (!row.rows[0]) throw new Error(`unknown terminal ${terminal}`);
-      const before = num(row.rows[0].acked_seq);
+      const before = await lockAckedSeq(c, terminal);
       const out: CommitResult = {
         acked: before,
         inserted: 0,
@@ -230,20 +236,16 @@ export class PostgresCentralStore implements CentralStore {
 
   async acceptGap(terminal: string, fromSeq: number, at: number): Promise<{ before: number; after: number }> {
     return this.tx(async (c) => {
-      const row = await c.query<{ acked_seq: string }>(
-        'SELECT acked_seq FROM terminals WHERE id = $1 FOR UPDATE',
-        [terminal],
-      );
-      if (!row.rows[0]) throw new Error(`unknown terminal ${terminal}`);
-      const before = num(row.rows[0].acked_seq);
+      const before = await lockAckedSeq(c, terminal);
       const after = Math.max(before, fromSeq - 1);
       if (after !== before) {
         await c.query('UPDATE terminals SET acked_seq = $1 WHERE id = $2', [after, terminal]);
+        const a = gapAlert(terminal, before, after, at);
         await c.query('INSERT INTO alerts (at, kind, terminal, detail) VALUES ($1, $2, $3, $4)', [
-          at,
-          'gap_accepted',
-          terminal,
-          JSON.stringify({ missingFrom: before + 1, missingTo: after, count: after - before }),
+          a.at,
+          a.kind,
+          a.terminal,
+          JSON.stringify(a.detail),
         ]);
       }
       return { before, after };

@@ -5,6 +5,7 @@ import type { TerminalEvent } from '../../shared/events.js';
 import type { TerminalStatus } from '../../shared/sync.js';
 import {
   ackAfter,
+  gapAlert,
   alertFromRow,
   eventFromBytes,
   presentationKey,
@@ -186,12 +187,7 @@ export class SqliteCentralStore implements CentralStore {
       const after = Math.max(before, fromSeq - 1);
       if (after !== before) {
         db.prepare('UPDATE terminals SET acked_seq = ? WHERE id = ?').run(after, terminal);
-        this.insertAlert({
-          at,
-          kind: 'gap_accepted',
-          terminal,
-          detail: { missingFrom: before + 1, missingTo: after, count: after - before },
-        });
+        this.insertAlert(gapAlert(terminal, before, after, at));
       }
       return { before, after };
     })();
