@@ -91,10 +91,12 @@ export async function runDemo(io: DemoIo): Promise<number> {
       const configFile = await enrollTerminal(central, work, spec);
       terminals.set(spec.id, { spec, configFile, running: await bootTerminal(configFile, logger, true) });
     }
+    // The trust list central holds now (its issuer key may have come as a delta after the snapshot).
+    const trustVersion = (await central.status()).lists.trust?.version ?? 0;
     const listsIn = await waitFor('lists on every terminal', () =>
       [...terminals.values()].every((t) => {
         const l = t.running.report().lists;
-        return l.trust !== undefined && l.revocation !== undefined;
+        return (l.trust?.version ?? 0) >= trustVersion && l.revocation !== undefined;
       }),
     );
     say(`  terminals: ${TERMINALS.map((t) => `${t.id} (${t.role})`).join(', ')}`);
