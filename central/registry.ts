@@ -1,6 +1,7 @@
 // The terminal registry: registering a terminal's enrollment key (with its broker secret, shown once),
 // one-time enrollment codes, and redeeming them.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newEnrollmentCode, normalizeEnrollmentCode } from '../shared/enrollment-code.js';
 import type { Logger } from 'pino';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { toHex } from '../shared/bytes.js';
@@ -11,7 +12,7 @@ import { hmacSecretHash, mosquittoHash, newSecret } from './secrets.js';
 import type { CentralStore } from './store/types.js';
 
 export function hashCode(code: string): string {
-  return createHash('sha256').update(code.trim()).digest('hex');
+  return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
 }
 
 export interface RegistryOptions {
@@ -74,7 +75,7 @@ export class TerminalRegistry {
     assertRole(role, 'role');
     if (await this.opts.store.terminal(terminal))
       throw new RangeError(`terminal: "${terminal}" is already registered`);
-    const code = randomBytes(10).toString('base64url');
+    const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.opts.log.info({ terminal, role }, 'created an enrollment code');
     return code;

@@ -215,6 +215,10 @@ export interface TerminalStatus {
   lastSeq?: number;
   clock?: ClockState;
   readers?: Record<string, string>;
+  /** Outbox rows the terminal found unreadable and sent as record_lost markers. */
+  outboxDamaged?: number;
+  /** The terminal holds its outbox until central's ack (after a recovery lost its seq counter). */
+  seqHold?: boolean;
 }
 
 export function encodeStatus(s: TerminalStatus): Uint8Array {
@@ -252,12 +256,16 @@ export function checkStatus(v: unknown): TerminalStatus | undefined {
     if (typeof v.role !== 'string' || !STATUS_TOKEN.test(v.role)) return undefined;
     out.role = v.role;
   }
-  for (const k of ['outboxDepth', 'lastSeq'] as const)
+  for (const k of ['outboxDepth', 'lastSeq', 'outboxDamaged'] as const)
     if (v[k] !== undefined) {
       const n = count(v[k]);
       if (n === undefined) return undefined;
       out[k] = n;
     }
+  if (v.seqHold !== undefined) {
+    if (typeof v.seqHold !== 'boolean') return undefined;
+    out.seqHold = v.seqHold;
+  }
   if (v.clock !== undefined) {
     if (typeof v.clock !== 'string' || !CLOCK_STATES.includes(v.clock)) return undefined;
     out.clock = v.clock as ClockState;

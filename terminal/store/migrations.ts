@@ -44,7 +44,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sub, gate)
   ) WITHOUT ROWID;
   `,
-  // 2: ids of central's commands already run, until they expire: a captured signed command is refused
+  // 2: outbox damage count; the hold after a recovery that lost the seq counter (outbox-repo.ts).
+  `
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
+  `,
+  // 3: ids of central's commands already run, until they expire: a captured signed command is refused
   // after a restart too (issue 8 item 8).
   `
   CREATE TABLE used_commands (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
