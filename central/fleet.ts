@@ -1,6 +1,8 @@
 // Fleet state: every terminal's retained status and heartbeats, and the report `central status` prints.
 import type { Logger } from 'pino';
-import { readStatus, type TerminalStatus } from '../shared/sync.js';
+import type { VerifyKey } from '../shared/keys.js';
+import { TokenBuckets } from './token-bucket.js';
+import { openStatus, type TerminalStatus } from '../shared/sync.js';
 import type { CentralStore, TerminalRecord } from './store/types.js';
 
 export interface FleetEntry {
@@ -58,12 +60,21 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
   return { at: now, terminals, online, offline: terminals.length - online };
 }
 
+/** Status messages per terminal central reads at once, and per second after that (issue 8 item 12). */
+export const STATUS_BURST = 30;
+export const STATUS_PER_SECOND = 1;
+
 export class Fleet {
   private readonly log: Logger;
+  private readonly budgets = new TokenBuckets(STATUS_BURST, STATUS_PER_SECOND);
+  /** Status messages dropped unread (over the per-terminal rate) and refused (unsigned, malformed). */
+  readonly counters = { dropped: 0, refused: 0 };
 
   constructor(
     private readonly store: CentralStore,
     logger: Logger,
+    /** The terminal's enrollment key (statuses are signed like batches); undefined when unknown or retired. */
+    private readonly keyFor: (terminal: string) => Promise<VerifyKey | undefined>,
   ) {
     this.log = logger.child({ component: 'fleet' });
   }
@@ -71,9 +82,16 @@ export class Fleet {
   /** Records a status; resolves true when the terminal just came online (it was not online before). */
   async handleStatus(terminal: string, bytes: Uint8Array): Promise<boolean> {
     if (bytes.length === 0) return false; // a cleared retained status
-    const status = readStatus(bytes);
-    if (!status) {
-      this.log.warn({ terminal }, 'ignored a malformed status');
+    if (!this.budgets.take(terminal)) {
+      this.counters.dropped++;
+      return false;
+    }
+    const key = await this.keyFor(terminal);
+    if (!key) return false;
+    const status = openStatus(bytes, key, terminal);
+    if (typeof status === 'string') {
+      this.counters.refused++;
+      this.log.warn({ terminal, why: status }, 'ignored a status');
       return false;
     }
     const before = await this.store.terminal(terminal);

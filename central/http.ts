@@ -7,6 +7,10 @@ import {
   ADMIN_ROUTES as R,
   MAX_ADMIN_BODY_BYTES,
   parseAdminBody,
+  readAcceptGapRequest,
+  readRetireRequest,
+  type AcceptGapResponse,
+  type RetireResponse,
   readAddTerminalRequest,
   readCommandRequest,
   readEnrollCodeRequest,
@@ -64,9 +68,10 @@ export class AdminHttp {
   }
 
   private async route(method: string, path: string, body: AdminBody): Promise<unknown> {
-    const { lists, registry, commands } = this.opts.admin;
+    const { lists, registry, commands, incidents } = this.opts.admin;
     if (method === 'GET' && path === R.healthz) return { ok: true };
     if (method === 'GET' && path === R.status) return this.opts.status();
+    if (method === 'GET' && path === R.alerts) return { alerts: await incidents.alerts(100) };
     if (method !== 'POST') return undefined;
     const version = async (v: Promise<number>): Promise<ListVersionResponse> => ({ version: await v });
     switch (path) {
@@ -103,6 +108,12 @@ export class AdminHttp {
         );
         return { code } satisfies EnrollCodeResponse;
       }
+      case R.acceptGap: {
+        const r = readAcceptGapRequest(body);
+        return incidents.acceptGap(r.terminal, r.from) satisfies Promise<AcceptGapResponse>;
+      }
+      case R.retire:
+        return registry.retire(readRetireRequest(body).terminal) satisfies Promise<RetireResponse>;
       case R.command: {
         const { terminal, command } = readCommandRequest(body);
         const { online } = await commands.send(terminal, command);

@@ -2,7 +2,6 @@
 // state and the admin API, started in order and stopped in reverse. `startCentral` is the in-process API
 // the CLI, the demo and the tests use.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
@@ -14,10 +13,14 @@ import { loadOrCreateAdminToken } from './admin-token.js';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { CentralAdmin } from './admin.js';
 import { CENTRAL_USER } from './broker-auth.js';
-import { EmbeddedBroker } from './broker.js';
+import { EmbeddedBroker, type StatusRate } from './broker.js';
+import type { GuardLimits } from './broker-guard.js';
+import type { LoginLimits } from './login-limiter.js';
+import { ReplayRelay } from './replay-relay.js';
+import { privateDir } from '../shared/private-files.js';
 import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
-import { Ingest, type IngestCounters } from './ingest.js';
+import { Ingest, type IngestCounters, type IngestQuotas } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
@@ -25,7 +28,7 @@ import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import { isPostgresUrl, openStore } from './store/open.js';
 import type { StoreHealth } from './store/outage.js';
 import { PostgresLeaderLease } from './store/pg-lease.js';
-import type { CentralListType, CentralStore } from './store/types.js';
+import type { Alert, CentralListType, CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -64,6 +67,13 @@ export interface CentralOptions {
   /** How often a PostgreSQL worker tries to take the publisher lease (default 1 s). */
   leaseCheckEveryMs?: number;
   workerId?: string;
+  /** Socket guard of the embedded broker (docs/security.md); tests and benches may change them. */
+  brokerLimits?: Partial<GuardLimits>;
+  loginLimits?: LoginLimits;
+  statusRate?: StatusRate;
+  quotas?: Partial<IngestQuotas>;
+  /** Batch window of the fleet-wide replay relay (default 100 ms). */
+  replayRelayMs?: number;
 }
 
 export interface CentralStatus extends FleetReport {
@@ -74,7 +84,17 @@ export interface CentralStatus extends FleetReport {
   database: StoreHealth;
   /** Whether this worker is the one that publishes lists and beacons, and what it published. */
   publisher: { leader: boolean; snapshots: number; deltas: number; beacons: number };
-  broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
+  broker: {
+    kind: 'embedded' | 'external';
+    url: string;
+    clients?: number;
+    /** Connections closed by the socket guard, by reason. */
+    refused?: Record<string, number>;
+  };
+  /** Alerts for an operator (seq conflicts, refused gaps, quotas, replays across terminals), newest first. */
+  alerts: { total: number; recent: Alert[] };
+  /** Replay keys relayed to the fleet. */
+  replayRelayed: number;
 }
 
 export interface Central {
@@ -105,6 +125,10 @@ export interface Central {
    */
   sendCommand(terminalId: string, cmd: Command): Promise<void>;
   enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
+  /** `central accept-gap`: see CentralStore.acceptGap. Logged. */
+  acceptGap(terminal: string, fromSeq: number): Promise<{ before: number; after: number }>;
+  /** `central retire`: revokes the terminal's MQTT user, keeps its events. */
+  retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }>;
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
@@ -135,7 +159,7 @@ interface BrokerSide {
 
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
-  mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
   const cardKey = opts.cardKey ?? loadOrCreateCardKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
@@ -153,7 +177,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   return life.run(async () => {
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
     const late: { admin?: CentralAdmin } = {};
-    const side = await startBroker(opts, logger, life, (u, s) => late.admin!.auth.authenticate(u, s));
+    const side = await startBroker(opts, logger, life, (u, s, address) =>
+      late.admin!.auth.authenticate(u, s, address),
+    );
     const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
     const leadership = chooseLeadership(opts, logger);
     const publisher = new ListPublisher({
@@ -165,10 +191,15 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
+    const relay = new ReplayRelay(listKey, (t, p) => publish(t, p), logger, opts.replayRelayMs);
+    life.started('replay relay', () => relay.stop());
     // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
     // subscribing how far central is, before it sends anything.
-    const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey);
-    const fleet = new Fleet(store, logger);
+    const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey, {
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      onPresentations: (keys) => relay.add(keys),
+    });
+    const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
       store,
       publisher,
@@ -180,6 +211,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: side.protocolVersion,
       ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+      ...(opts.loginLimits ? { loginLimits: opts.loginLimits } : {}),
+      ...(side.broker ? { disconnect: (id: string) => side.broker!.disconnect(id) } : {}),
       onTerminalChanged: (id) => {
         ingest.forget(id);
         publishFirstAck(store, listKey, publish, id, logger);
@@ -190,7 +223,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
     await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
-    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, relay);
     const health = async () => {
       const database = await store.ping();
       const brokerUp = side.link.connected;
@@ -226,6 +259,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, role, ttl) => r.createEnrollmentCode(t, role, ttl),
       enroll: (code, pk, alg) => r.enroll(code, pk, alg),
+      acceptGap: (t, from) => admin.incidents.acceptGap(t, from),
+      retire: (t) => r.retire(t),
       sendCommand: async (id, cmd) => {
         await admin.commands.send(id, cmd);
       },
@@ -248,7 +283,11 @@ async function startBroker(
   opts: CentralOptions,
   logger: Logger,
   life: Lifecycle,
-  authenticate: (username: string, secret: string) => ReturnType<CentralAdmin['auth']['authenticate']>,
+  authenticate: (
+    username: string,
+    secret: string,
+    address: string,
+  ) => ReturnType<CentralAdmin['auth']['authenticate']>,
 ): Promise<BrokerSide> {
   if (opts.broker !== undefined) {
     const c = brokerCredentials(opts.broker);
@@ -275,6 +314,8 @@ async function startBroker(
     ...(opts.tls ? { tls: opts.tls } : {}),
     auth: { authenticate },
     logger,
+    ...(opts.brokerLimits ? { limits: opts.brokerLimits } : {}),
+    ...(opts.statusRate ? { statusRate: opts.statusRate } : {}),
   });
   await broker.start();
   life.started('broker', () => broker.stop());
@@ -325,6 +366,7 @@ function statusReport(
   side: BrokerSide,
   leadership: Leadership,
   publisher: ListPublisher,
+  relay: ReplayRelay,
 ): () => Promise<CentralStatus> {
   return async () => {
     const lists: CentralStatus['lists'] = {};
@@ -340,8 +382,15 @@ function statusReport(
       database: store.health(),
       publisher: { leader: leadership.isLeader, ...publisher.counters },
       broker: side.broker
-        ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
+        ? {
+            kind: 'embedded',
+            url: side.mqttUrl,
+            clients: side.broker.connectedClients,
+            refused: { ...side.broker.refusedConnections },
+          }
         : { kind: 'external', url: redactUrl(opts.broker!) },
+      alerts: { total: await store.alertCount(), recent: await store.alerts(20) },
+      replayRelayed: relay.relayed,
     };
   };
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cardHash, encodeCardSnapshot } from '../shared/cards.js';
+import { privateDir } from '../shared/private-files.js';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../shared/bytes.js';
 import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../shared/files.js';
@@ -91,6 +92,7 @@ export class IssuerKeystore {
   static init(dir: string, opts: { alg: Alg; issuer: string }): IssuerKeystore {
     if (IssuerKeystore.exists(dir))
       throw new FileProblem(`an issuer already exists in ${dir}; use another --dir or remove it first`);
+    privateDir(dir);
     const issuerKey = generateKeyPair(opts.alg);
     const listKey = generateKeyPair('EdDSA');
     writeJsonAtomic(join(dir, 'issuer-key.json'), keyFile(issuerKey), true);
@@ -289,6 +291,7 @@ export class IssuerKeystore {
   }
 
   private save(): void {
-    writeJsonAtomic(join(this.dir, 'state.json'), this.state);
+    // 0600: it lists every credential issued (serials, pseudonyms) and every revocation.
+    writeJsonAtomic(join(this.dir, 'state.json'), this.state, true);
   }
 }

@@ -23,6 +23,10 @@ export const ADMIN_ROUTES = {
   cardBind: '/cards/bind',
   cardBlock: '/cards/block',
   cardUnbind: '/cards/unbind',
+  /** GET: the newest alerts (docs/security.md). */
+  alerts: '/alerts',
+  acceptGap: '/accept-gap',
+  retire: '/retire',
 } as const;
 
 /** Largest request body central reads. */
@@ -181,6 +185,31 @@ export const readCommandRequest = (b: AdminBody): CommandRequest => ({
   terminal: checked(b, 'terminal', assertTerminalId),
   command: text(b, 'command', 32),
 });
+
+/** POST /accept-gap (disaster recovery: the terminal continues from `from`). */
+export interface AcceptGapRequest {
+  terminal: string;
+  from: number;
+}
+export function readAcceptGapRequest(b: AdminBody): AcceptGapRequest {
+  const from = optInt(b, 'from');
+  if (from === undefined || from < 1)
+    throw new InvalidInput('from', 'the first seq the terminal still holds');
+  return { terminal: text(b, 'terminal', 63), from };
+}
+export interface AcceptGapResponse {
+  before: number;
+  after: number;
+}
+
+/** POST /retire. */
+export const readRetireRequest = (b: AdminBody): { terminal: string } => ({
+  terminal: text(b, 'terminal', 63),
+});
+export interface RetireResponse {
+  retired: boolean;
+  retiredAt: number;
+}
 
 /** POST /enroll (a terminal redeeming its one-time code; no admin token). */
 export interface EnrollRequest {

@@ -326,7 +326,15 @@ export class DecisionPipeline {
     if (o.token?.cti) e.cti = o.token.cti;
     if (o.sub) e.sub = o.sub;
     if (o.token?.t !== undefined) e.t = o.token.t;
-    if (o.cardHash || o.data) e.data = { ...o.data, ...(o.cardHash ? { card: o.cardHash } : {}) };
+    // The presentation's nonce lets central relay its replay key (cti:t:nonce) to every other terminal
+    // and spot one presentation recorded by two terminals (docs/security.md).
+    const nonce = o.token?.replayKey?.split(':')[2];
+    if (o.cardHash || o.data || nonce)
+      e.data = {
+        ...o.data,
+        ...(o.cardHash ? { card: o.cardHash } : {}),
+        ...(nonce ? { nonce } : {}),
+      };
     return e;
   }
 }

@@ -9,6 +9,7 @@ import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
 import { applySignedListBytes } from './lists.js';
+import { openReplayKeys } from '../shared/replay-relay.js';
 import type { SqliteStore } from './store/sqlite.js';
 import type { ListApplyResult, SyncPort } from './sync-port.js';
 
@@ -108,6 +109,24 @@ export class TerminalSyncPort implements SyncPort {
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };
+  }
+
+  applyReplayRelay(bytes: Uint8Array): number | string {
+    const keys = openReplayKeys(bytes, this.deps.listKey, Math.floor(this.deps.clock.nowMs() / 1000));
+    if (typeof keys === 'string') {
+      this.deps.logger.warn({ why: keys }, 'replay relay refused');
+      return keys;
+    }
+    if (keys.length > 0) this.deps.store.verifier.addFleetReplayKeys(keys);
+    return keys.length;
+  }
+
+  commandAlreadyRun(id: string, nowMs: number): boolean {
+    return this.deps.store.commands.alreadyRun(id, nowMs);
+  }
+
+  recordCommandRun(id: string, expiresAtMs: number): void {
+    this.deps.store.commands.record(id, expiresAtMs);
   }
 
   onEventCommitted(listener: (seq: number) => void): () => void {

@@ -12,8 +12,10 @@ import type { KeyPair } from '../../shared/keys.js';
 import { fleetReport, type FleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
+import type { Alert } from '../../central/store/types.js';
 import { assertTerminalId } from '../../shared/ids.js';
 import { COMMANDS } from '../../shared/sync.js';
+import { printable } from '../printable.js';
 import { centralClient, centralOptions } from '../central-client.js';
 import { stopSignal } from '../signals.js';
 import { liveRuntime, pidAlive, readRuntime, removeRuntime, writeRuntime } from '../central-runtime.js';
@@ -330,6 +332,7 @@ Outbox lag = a terminal's last seq in its latest status minus the seq central ha
       for (const t of ['trust', 'revocation', 'cards'] as const)
         lists[t] = (await store.listState(t)).version;
       const events = await store.eventCount();
+      const alerts = { total: await store.alertCount(), recent: await store.alerts(10) };
       // Without a running central nobody updates the store: say how old what it shows is.
       const dataAt = db ? undefined : lastWrite(dbFile);
       if (!running) for (const t of report.terminals) t.online = false;
@@ -342,6 +345,7 @@ Outbox lag = a terminal's last seq in its latest status minus the seq central ha
         lists,
         events,
         report,
+        alerts,
       });
       return running ? 0 : 1;
     } finally {
@@ -361,6 +365,7 @@ interface StatusView {
   lists: Record<string, number>;
   events: number;
   report: FleetReport;
+  alerts?: { total: number; recent: Alert[] };
 }
 
 function printStatus(io: CommandIo, v: StatusView): void {
@@ -386,20 +391,40 @@ function printStatus(io: CommandIo, v: StatusView): void {
         ? `${report.online} online, ${report.offline} offline`
         : 'state unknown while central is down'),
   );
+  // Everything below that a terminal reported goes through printable(): no escape sequences.
   for (const t of report.terminals) {
     const listText = Object.entries(t.lists ?? {})
-      .map(([k, l]) => `${k} v${l.version}`)
+      .map(([k, l]) => `${printable(k, 16)} v${l.version}`)
       .join(', ');
     io.out(
-      `  ${t.id.padEnd(20)} ${t.role.padEnd(10)} ${(running ? (t.online ? 'online' : 'offline') : '?').padEnd(8)}` +
+      `  ${printable(t.id).padEnd(20)} ${printable(t.role, 16).padEnd(10)} ${(running ? (t.online ? 'online' : 'offline') : '?').padEnd(8)}` +
         ` last seen ${t.lastSeen ? ago(now - t.lastSeen) : 'never'}` +
         ` · stored up to seq ${t.ackedSeq}` +
         (t.outboxLag !== undefined
           ? ` · outbox lag ${t.outboxLag}${t.statusAt !== undefined ? ` (status ${ago(now - t.statusAt)})` : ''}`
           : '') +
         (listText ? ` · ${listText}` : '') +
-        (t.clock ? ` · clock ${t.clock}` : ''),
+        (t.clock ? ` · clock ${printable(t.clock, 16)}` : ''),
     );
+    const readers = Object.entries(t.readers ?? {});
+    if (readers.length > 0)
+      io.out(
+        `      readers: ${readers.map(([name, state]) => `${printable(name, 64)} ${printable(String(state), 32)}`).join(', ')}`,
+      );
+  }
+  const alerts = v.alerts;
+  if (alerts && alerts.total > 0) {
+    io.out(`${alerts.total} alerts (newest first; all on GET /alerts):`);
+    for (const a of alerts.recent)
+      io.out(
+        `  ${new Date(a.at).toISOString()} ${a.kind} ${printable(a.terminal)} ` +
+          printable(
+            Object.entries(a.detail)
+              .map(([k, val]) => `${k}=${String(val)}`)
+              .join(' '),
+            200,
+          ),
+      );
   }
 }
 
@@ -514,4 +539,56 @@ Commands are not queued: a terminal that is offline now never gets it (send it a
   },
 };
 
-export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig, command];
+const acceptGap: CommandSpec = {
+  name: 'central accept-gap',
+  summary: 'disaster recovery: let a terminal continue from SEQ, recording the events before it as lost',
+  options: {
+    terminal: { type: 'string', description: 'terminal id', required: true },
+    from: { type: 'number', description: 'the first seq the terminal still holds', required: true },
+    ...centralOptions,
+  },
+  help: `Only after central was restored from an older backup (or lost its database) while terminals had
+already deleted events the newer copy acknowledged: central then refuses their batches (alert
+batch_beyond_ack) instead of silently skipping the missing seqs. The gap is recorded as a
+gap_accepted alert with the missing range. Example:
+  passgate central accept-gap --central-data ./central --terminal gate-north-1 --from 5001`,
+  async run(cmd, io) {
+    const terminal = str(cmd, 'terminal');
+    const from = optNum(cmd, 'from');
+    if (from === undefined || !Number.isSafeInteger(from) || from < 1)
+      throw new UsageError('--from must be a positive integer: the first seq the terminal still holds');
+    const client = centralClient(cmd);
+    const r = await client.request<{ before: number; after: number }>('/accept-gap', { terminal, from });
+    if (io.json) io.out(JSON.stringify({ ok: true, terminal, ...r, missing: r.after - r.before }));
+    else
+      io.out(
+        r.after === r.before
+          ? `nothing to accept: central already holds ${terminal}'s events up to seq ${r.before}.`
+          : `${terminal} continues from seq ${r.after + 1}; seqs ${r.before + 1}-${r.after} (${r.after - r.before} events) are recorded as lost (alert gap_accepted).`,
+      );
+    return 0;
+  },
+};
+
+const retire: CommandSpec = {
+  name: 'central retire',
+  summary: 'retire a terminal id: revoke its MQTT user, keep its events; the id is not reused',
+  options: {
+    terminal: { type: 'string', description: 'terminal id', required: true },
+    ...centralOptions,
+  },
+  help: `Example:
+  passgate central retire --central-data ./central --terminal term-z
+Its live connection is closed and it cannot log in again; its events stay in central's store.
+With an external mosquitto, run \`passgate central mosquitto-config\` again and reload mosquitto.`,
+  async run(cmd, io) {
+    const terminal = str(cmd, 'terminal');
+    const client = centralClient(cmd);
+    const r = await client.request<{ retiredAt: number }>('/retire', { terminal });
+    if (io.json) io.out(JSON.stringify({ ok: true, terminal, retiredAt: r.retiredAt }));
+    else io.out(`retired ${terminal}: its MQTT user is revoked; its events are kept.`);
+    return 0;
+  },
+};
+
+export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig, command, acceptGap, retire];

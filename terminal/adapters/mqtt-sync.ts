@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
 import { boundedStep, STOP_STEP_MS } from '../../shared/deadline.js';
 import type { KeyPair, VerifyKey } from '../../shared/keys.js';
-import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
+import { openAck, openCommand, signBatch, signStatus, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
 import { CommandGate } from '../sync/command-gate.js';
 import { OutboxSender } from '../sync/outbox-sender.js';
@@ -64,7 +64,14 @@ export class MqttSync {
     this.log = opts.logger.child({ component: 'mqtt-sync', terminal: port.terminalId });
     this.backoff = opts.minBackoffMs ?? 500;
     this.protocolVersion = opts.protocolVersion ?? 5;
-    this.gate = new CommandGate(opts.now ?? Date.now);
+    const durable =
+      port.commandAlreadyRun && port.recordCommandRun
+        ? {
+            alreadyRun: (id: string, now: number) => port.commandAlreadyRun!(id, now),
+            record: (id: string, exp: number) => port.recordCommandRun!(id, exp),
+          }
+        : undefined;
+    this.gate = new CommandGate(opts.now ?? Date.now, durable);
     this.sender = new OutboxSender({
       pendingEvents: (afterSeq, limit) => port.pendingEvents(afterSeq, limit),
       acknowledge: (seq) => port.acknowledge(seq),
@@ -120,8 +127,17 @@ export class MqttSync {
     await boundedStep(() => client.endAsync(true), STOP_STEP_MS);
   }
 
+  /** Statuses are signed with the terminal key, like batches: central binds them to this terminal. */
+  private signedStatus(state: 'online' | 'offline'): Uint8Array {
+    return signStatus(this.opts.terminalKey, this.port.terminalId, {
+      ...this.port.status(),
+      state,
+      at: Date.now(),
+    });
+  }
+
   private offlineStatus(): Uint8Array {
-    return encodeStatus({ ...this.port.status(), state: 'offline', at: Date.now() });
+    return this.signedStatus('offline');
   }
 
   private connect(): void {
@@ -180,7 +196,7 @@ export class MqttSync {
     this.sender.linkDown();
     this.log.info('connected to central');
     client.subscribe(
-      [topics.ack(id), topics.cmd(id), topics.lists, topics.time],
+      [topics.ack(id), topics.cmd(id), topics.lists, topics.time, topics.replay],
       { qos: 1 },
       (err, granted) => {
         if (connection !== this.connection || this.client !== client) return; // an older connection
@@ -205,7 +221,7 @@ export class MqttSync {
   private publishStatus(): void {
     const client = this.client;
     if (!client?.connected) return;
-    const status = encodeStatus({ ...this.port.status(), state: 'online', at: Date.now() });
+    const status = this.signedStatus('online');
     client.publish(
       topics.status(this.port.terminalId),
       Buffer.from(status),
@@ -234,6 +250,10 @@ export class MqttSync {
         return;
       }
       if (topic === topics.cmd(id)) return this.onCommand(payload);
+      if (topic === topics.replay) {
+        this.port.applyReplayRelay?.(payload);
+        return;
+      }
       if (topic.startsWith('passgate/v1/lists/')) return this.onList(topic, payload);
     } catch (err) {
       this.log.error({ err, topic }, 'handling a message failed');
@@ -276,7 +296,13 @@ export class MqttSync {
       return;
     }
     const { command: cmd, id, t } = signed;
-    const verdict = this.gate.admit(id, t);
+    let verdict;
+    try {
+      verdict = this.gate.admit(id, t);
+    } catch (err) {
+      this.log.error({ err, cmd, id }, 'could not record the command id: not running it');
+      return;
+    }
     if (verdict === 'outside_window') {
       this.log.warn(
         { cmd, id, ageMs: (this.opts.now ?? Date.now)() - t },
@@ -285,7 +311,7 @@ export class MqttSync {
       return;
     }
     if (verdict === 'already_run') {
-      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered)');
+      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered or replayed)');
       return;
     }
     this.log.info({ cmd, id }, 'command from central');

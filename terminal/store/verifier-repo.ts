@@ -26,6 +26,7 @@ export class VerifierRepo implements VerifierStore {
       seen: db.prepare('SELECT 1 FROM replay_cache WHERE key = ?').pluck(),
       verified: db.prepare('SELECT expires_at FROM verified_credentials WHERE digest = ?').pluck(),
       insertReplay: db.prepare('INSERT OR REPLACE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
+      fleetReplay: db.prepare('INSERT OR IGNORE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
       insertVerified: db.prepare(
         'INSERT OR REPLACE INTO verified_credentials (digest, expires_at) VALUES (?, ?)',
       ),
@@ -49,6 +50,13 @@ export class VerifierRepo implements VerifierStore {
   isSuspended(sub: string): boolean {
     return this.stmts.suspended.get(sub) !== undefined;
   }
+  /** Replay keys consumed at other terminals (central's relay): one transaction, never replacing ours. */
+  addFleetReplayKeys(keys: readonly { key: string; expiresAt: number }[]): void {
+    this.conn.db.transaction(() => {
+      for (const k of keys) this.stmts.fleetReplay.run(k.key, k.expiresAt);
+    })();
+  }
+
   hasSeen(replayKey: string): boolean {
     return this.stmts.seen.get(replayKey) !== undefined;
   }
