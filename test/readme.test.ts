@@ -5,6 +5,7 @@
 // values a later command needs are shell variables set with `$(passgate … --quiet)`, background processes
 // end with `&` and are stopped by the document itself (`kill %1`; the test stops any left over), and
 // commands that must wait for a background process say so (`central status --wait`, `--wait-lists`).
+// Blocks fenced as `bash` are for another machine (a Raspberry Pi's setup in docs/hardware.md) and not run.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

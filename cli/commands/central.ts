@@ -219,6 +219,7 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
           revoked: issuer.revoked,
           suspended: issuer.suspended,
           versions: issuer.versions,
+          cards: issuer.cards,
         });
         trustVersion = adopted.trust;
       }
