@@ -292,10 +292,12 @@ export class ListPublisher {
   private async sendBeacon(): Promise<void> {
     // Milliseconds: strictly increasing across restarts and across a handover to another worker (whose
     // own counter starts from its clock), as long as the workers' clocks agree to within the period.
-    this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
     try {
       const lists: Record<string, number> = {};
       for (const type of CENTRAL_LISTS) lists[type] = (await this.opts.source.listState(type)).version;
+      // Take the seq only now, with no await before the publication: two beacons in flight (the timer's
+      // and an announcement) reach the broker in seq order even when their version reads interleave.
+      this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
       await this.send(
         topics.time,
         signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq, lists }),

@@ -92,6 +92,10 @@ export class TerminalSyncPort implements SyncPort {
     return true;
   }
 
+  outboxHeld(): boolean {
+    return this.deps.store.outbox.held;
+  }
+
   status(): TerminalStatus {
     const { store, clock, config } = this.deps;
     const lists: Record<string, { version: number; issuedAt: number }> = {};

@@ -13,6 +13,11 @@ export interface SyncPort {
   pendingEvents(afterSeq: number, limit: number): TerminalEvent[];
   /** Central committed every event up to and including seq: they may leave the outbox. Idempotent. */
   acknowledge(seq: number): void;
+  /**
+   * True while the outbox is held after a recovery that lost the seq counter: then central's ack names seqs
+   * this process never sent, and that is the point (the ack tells where central is).
+   */
+  outboxHeld?(): boolean;
   /** A signed list (snapshot or delta) from a retained lists topic: verify with the pinned list key, apply atomically. */
   applySignedList(bytes: Uint8Array): ListApplyResult;
   /** A signed time beacon from the time topic. Returns false (and logs why) when refused. */

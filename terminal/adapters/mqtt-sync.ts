@@ -49,6 +49,8 @@ export class MqttSync {
   private readonly gate: CommandGate;
   private backoff: number;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** The outbox damage count last sent in a status. */
+  private damagedReported = 0;
   private unsubscribeCommitted: (() => void) | undefined;
   /** Last delta per list topic that could not apply yet (arrived before its snapshot): retried after a snapshot. */
   private readonly heldDeltas = new Map<string, Uint8Array>();
@@ -75,6 +77,7 @@ export class MqttSync {
     this.sender = new OutboxSender({
       pendingEvents: (afterSeq, limit) => port.pendingEvents(afterSeq, limit),
       acknowledge: (seq) => port.acknowledge(seq),
+      held: () => port.outboxHeld?.() ?? false,
       send: (batch) => this.publishBatch(batch.fromSeq, batch.events),
       timers: systemTimers,
       log: this.log,
@@ -267,6 +270,13 @@ export class MqttSync {
       return;
     }
     this.sender.onAck(ack.seq);
+    // Damage found while sending (unreadable rows went out as record_lost) is news for central's fleet
+    // view now, not at the next heartbeat.
+    const damaged = this.port.status().outboxDamaged ?? 0;
+    if (damaged !== this.damagedReported) {
+      this.damagedReported = damaged;
+      this.publishStatus();
+    }
   }
 
   private onList(topic: string, payload: Uint8Array): void {

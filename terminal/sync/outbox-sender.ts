@@ -14,6 +14,8 @@ export interface Batch {
 export interface OutboxSenderDeps {
   pendingEvents(afterSeq: number, limit: number): TerminalEvent[];
   acknowledge(seq: number): void;
+  /** True while the outbox is held after a recovery that lost the seq counter (see SyncPort.outboxHeld). */
+  held?(): boolean;
   /** Hands a batch to the transport (fire and forget: a lost batch is resent after the ack timeout). */
   send(batch: Batch): void;
   timers: Timers;
@@ -96,7 +98,7 @@ export class OutboxSender {
 
   /** A verified cumulative ack: central committed everything up to seq. */
   onAck(seq: number): void {
-    if (seq > this.sentUpTo) {
+    if (seq > this.sentUpTo && !this.deps.held?.()) {
       // Central acked seqs this terminal never sent: another holder of this terminal's key sent them
       // (central keeps both copies and alerts). Taking the ack at its word would skip our own events.
       this.deps.log.error(
