@@ -95,6 +95,12 @@ export class CentralAdmin implements BrokerAuth {
     return { kind: 'terminal', id: username };
   }
 
+  /** After a terminal's key or secret changed outside addTerminal (rotation, retirement): drop caches. */
+  credentialsChanged(id: string): void {
+    this.cache.forget(id);
+    this.opts.onTerminalChanged?.(id);
+  }
+
   /** Revokes a credential serial (32 hex characters). Resolves once the new delta is published. */
   async revoke(ctiHex: string): Promise<number> {
     const key = ctiHex.toLowerCase();

@@ -74,6 +74,8 @@ export interface AdminHttpOptions {
   /** The bearer token every admin request must carry (see admin-token.ts). */
   token: string;
   logger: Logger;
+  /** With the enrollment listener: the string carrying a new code, central's address and fingerprint. */
+  enrollmentString?: (code: string) => { enrollment: string; enrollUrl: string; fingerprint: string };
 }
 
 /** Routes open without the admin token. */
@@ -129,13 +131,12 @@ export class AdminHttp {
         const ttl = optInt(body, 'ttlSeconds');
         if (ttl !== undefined && (ttl < 1 || ttl > MAX_CODE_TTL_SECONDS))
           throw new BadRequest(`ttlSeconds: between 1 and ${MAX_CODE_TTL_SECONDS} (30 days)`);
-        return {
-          code: await a.createEnrollmentCode(
-            text(body, 'terminal', 63),
-            text(body, 'role', 32),
-            ttl === undefined ? undefined : ttl * 1000,
-          ),
-        };
+        const code = await a.createEnrollmentCode(
+          text(body, 'terminal', 63),
+          text(body, 'role', 32),
+          ttl === undefined ? undefined : ttl * 1000,
+        );
+        return { code, ...this.opts.enrollmentString?.(code) };
       }
       case '/command': {
         const terminal = text(body, 'terminal', 63);

@@ -15,9 +15,11 @@ import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
 import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
+import { TerminalRequests } from './terminal-requests.js';
 import { loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { openStore } from './store/open.js';
+import { startEnrollment, type Enrollment, type EnrollOptions } from './enrollment.js';
 import type { CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
@@ -50,6 +52,11 @@ export interface CentralOptions {
   /** Publish lists and beacons from this worker (default true). */
   publishLists?: boolean;
   workerId?: string;
+  /**
+   * The HTTPS enrollment listener terminals reach (central/enroll-listener.ts). Off unless given. Its
+   * certificate: `enroll.tls`, else `tls` (the broker's), else a self-signed one made in DATA/enroll-tls/.
+   */
+  enroll?: EnrollOptions;
 }
 
 export interface CentralStatus extends FleetReport {
@@ -68,6 +75,8 @@ export interface Central {
   protocolVersion: 4 | 5;
   listPublicKey: Uint8Array;
   store: CentralStore;
+  /** The enrollment listener (when `enroll` was given): its port, certificate fingerprint and strings. */
+  enrollment?: Enrollment;
   revoke(ctiHex: string): Promise<number>;
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
@@ -113,14 +122,17 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     const centralSecret = external ? undefined : randomBytes(24).toString('base64url');
     let broker: EmbeddedBroker | undefined;
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
-    const late: { admin?: CentralAdmin } = {};
+    const late: { admin?: CentralAdmin; requests?: TerminalRequests } = {};
     let link: CentralLink;
     if (!external) {
       broker = new EmbeddedBroker({
         port: opts.mqttPort ?? 1883,
         host: opts.mqttHost ?? '0.0.0.0',
         ...(opts.tls ? { tls: opts.tls } : {}),
-        auth: { authenticate: (u, s) => late.admin!.authenticate(u, s) },
+        auth: {
+          authenticate: async (u, s) =>
+            (await late.admin!.authenticate(u, s)) ?? (await late.requests?.authenticate(u, s)),
+        },
         logger,
       });
       await broker.start();
@@ -161,7 +173,13 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
-    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey);
+    const ingest = new Ingest(
+      store,
+      (t, p) => publish(t, p),
+      logger,
+      listKey,
+      (t) => late.requests?.pendingKey(t),
+    );
     const fleet = new Fleet(store, logger);
     const admin = new CentralAdmin({
       store,
@@ -177,6 +195,23 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       publish,
     });
     late.admin = admin;
+    late.requests = new TerminalRequests({
+      store,
+      admin,
+      logger,
+      ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+    });
+    const enrollment = opts.enroll
+      ? await startEnrollment(opts.enroll, {
+          dataDir: opts.dataDir,
+          admin,
+          requests: late.requests,
+          mqttUrl,
+          ...(opts.tls ? { brokerTls: opts.tls } : {}),
+          logger,
+        })
+      : undefined;
+    if (enrollment) stops.push(() => enrollment.stop());
     await link.start(
       [external ? topics.sharedEvents : topics.allEvents, topics.allStatus],
       async (topic, payload) => {
@@ -216,6 +251,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         host: opts.httpHost ?? '127.0.0.1',
         token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
         logger,
+        ...(enrollment ? { enrollmentString: (code: string) => enrollment.stringFor(code) } : {}),
       });
       await http.start();
       stops.push(() => http!.stop());
@@ -232,6 +268,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: external ? 5 : 4,
       listPublicKey: listKey.publicKey,
       store,
+      ...(enrollment ? { enrollment } : {}),
       revoke: (cti) => a.revoke(cti),
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),

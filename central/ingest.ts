@@ -24,6 +24,8 @@ export class Ingest {
     logger: Logger,
     /** Signs acks: every worker holds the same list key. */
     private readonly listKey: KeyPair,
+    /** A second key a batch may be signed with (a credential rotation in progress). */
+    private readonly pendingKey?: (terminal: string) => VerifyKey | undefined,
   ) {
     this.log = logger.child({ component: 'ingest' });
   }
@@ -80,7 +82,9 @@ export class Ingest {
       this.log.warn({ terminal }, 'refused a batch from an unknown terminal');
       return;
     }
-    const batch = openBatch(bytes, key, terminal);
+    let batch = openBatch(bytes, key, terminal);
+    const next = typeof batch === 'string' ? this.pendingKey?.(terminal) : undefined;
+    if (next) batch = openBatch(bytes, next, terminal);
     if (typeof batch === 'string') {
       this.counters.refused++;
       this.log.warn({ terminal, why: batch }, 'refused a batch');

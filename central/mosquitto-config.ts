@@ -45,7 +45,9 @@ export async function writeMosquittoConfig(
     : newSecret();
   writeFileSync(centralSecretFile, centralSecret + '\n', { mode: 0o600 });
   const lines = [`${CENTRAL_USER}:${mosquittoHash(centralSecret)}`];
-  for (const t of await store.terminals()) lines.push(`${t.id}:${t.mosquittoHash}`);
+  // A retired terminal (central/terminal-requests.ts) has no password line: mosquitto refuses it.
+  for (const t of await store.terminals())
+    if (t.mosquittoHash.startsWith('$')) lines.push(`${t.id}:${t.mosquittoHash}`);
   const passwordFile = join(outDir, 'passwd');
   const aclFile = join(outDir, 'acl');
   writeFileSync(passwordFile, lines.join('\n') + '\n', { mode: 0o600 });

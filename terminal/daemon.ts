@@ -20,6 +20,7 @@ import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
+import type { MqttSync } from './adapters/mqtt-sync.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
 import { TerminalSyncPort } from './sync-port-impl.js';
@@ -41,7 +42,13 @@ export interface RunningTerminal {
   pipeline: DecisionPipeline;
   tcpPort: number | undefined;
   httpPort: number;
-  report(): TerminalReport;
+  /** The health report, with the sync link's state when MQTT is configured. */
+  report(): TerminalReport & { mqtt?: { connected: boolean } };
+  /**
+   * Reads the signing key and MQTT secret files again and reconnects with them (credential rotation;
+   * SIGHUP). The outbox is untouched: anything not acked is sent again under the new credentials.
+   */
+  reloadCredentials(): Promise<void>;
   /** Decide one line in-process (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
   stop(): Promise<void>;
@@ -139,7 +146,11 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       listKey,
       logger: logger.child({ component: 'sync' }),
     });
-    const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+    let client: MqttSync | undefined;
+    const report = () => ({
+      ...buildReport(config, store, clock, { storageFailing: pipeline.storageFailing }),
+      ...(client ? { mqtt: { connected: client.connected } } : {}),
+    });
 
     for (const o of outputs) {
       await o.start();
@@ -172,16 +183,17 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     stack.push({ name: 'http', stop: () => http.stop() });
 
     // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
-    if (config.mqtt && options.sync !== false) {
+    const startSync = async (terminalKey: typeof signingKey): Promise<MqttSync | undefined> => {
+      if (!config.mqtt || options.sync === false) return undefined;
       const { MqttSync } = await import('./adapters/mqtt-sync.js');
       const password = config.mqtt.passwordFile
         ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
         : '';
-      const client = new MqttSync(port, {
+      const c = new MqttSync(port, {
         url: config.mqtt.url,
         username: config.mqtt.username ?? config.terminalId,
         password,
-        terminalKey: signingKey,
+        terminalKey,
         listKey,
         now: () => clock.nowMs(),
         logger,
@@ -192,9 +204,23 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
           void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
         },
       });
-      client.start();
-      stack.push({ name: 'mqtt', stop: () => client.stop() });
-    }
+      c.start();
+      return c;
+    };
+    client = await startSync(signingKey);
+    if (client) stack.push({ name: 'mqtt', stop: () => client?.stop() });
+    let reloading: Promise<void> = Promise.resolve();
+    const reloadCredentials = (): Promise<void> =>
+      (reloading = reloading.then(async () => {
+        // Read both files first: a half-written rotation leaves the running link as it was.
+        const key = loadSigningKey(config.signingKeyFile);
+        if (config.mqtt?.passwordFile) readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile');
+        const old = client;
+        client = undefined;
+        await old?.stop();
+        client = await startSync(key);
+        logger.info('reloaded the terminal key and MQTT secret');
+      }));
 
     // WAL checkpoint when the gate is idle, and at least every few seconds under continuous load.
     let lastDecision = 0;
@@ -275,6 +301,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       tcpPort: tcp?.port,
       httpPort: http.port,
       report,
+      reloadCredentials,
       submit: (line, source = 'api') => pipeline.handle(line, source),
       stop: stopAll,
     };

@@ -82,6 +82,27 @@ export class DecisionPipeline {
     return this.enqueue(() => this.run(source, () => this.remoteOutcome()));
   }
 
+  /**
+   * The decision a line would get now, with nothing recorded, no replay consumed and no output driven
+   * (`passgate provision scan-test`). Same checks as `handle`, in the same order.
+   */
+  preview(line: string): {
+    decision: 'accept' | 'deny';
+    reason: Reason;
+    kind: string;
+    sub?: string;
+    card?: string;
+  } {
+    const o = this.evaluate(line);
+    return {
+      decision: o.decision,
+      reason: o.reason,
+      kind: o.kind,
+      ...(o.sub ? { sub: o.sub } : {}),
+      ...(o.cardHash ? { card: o.cardHash } : {}),
+    };
+  }
+
   private enqueue(task: () => Promise<LineResponse>): Promise<LineResponse> {
     if (this.closed) return Promise.resolve({ ignored: 'shutting_down' });
     const run = this.queue.then(task);

@@ -1,4 +1,5 @@
 // `passgate central …`: start central, print fleet status, write a mosquitto config for scale-out.
+import { showFingerprint } from '../../shared/enrollment-string.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -86,9 +87,18 @@ const start: CommandSpec = {
       type: 'number',
       description: 'log2 scrypt cost for new terminal secrets (default 14; benches lower it)',
     },
+    'enroll-port': {
+      type: 'number',
+      description: 'serve network enrollment (HTTPS) for terminals on this port (0 = any free port)',
+    },
+    'enroll-host': { type: 'string', description: 'address the enrollment listener binds (default 0.0.0.0)' },
+    'enroll-public-host': {
+      type: 'string',
+      description: 'host name or address terminals reach central at (default: guessed, printed)',
+    },
   },
   help: `Examples:
-  passgate central start --data ./central --issuer ./issuer
+  passgate central start --data ./central --issuer ./issuer --enroll-port 8443
   passgate central start --data ./w1 --broker mqtt://central:SECRET@10.0.0.5:1883 --db postgres://u@db/passgate
 Prints one ready line on stdout (with --json: {"ready":true,"mqttPort":…,"httpPort":…,…}); logs go to stderr.
 The admin API needs the token in DATA/admin.token (created on first start, 0600).
@@ -107,6 +117,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const scryptCost = optNum(cmd, 'scrypt-cost');
     const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
     const issuerDir = optStr(cmd, 'issuer');
+    const enrollPort = optNum(cmd, 'enroll-port');
+    if (enrollPort !== undefined && (!Number.isInteger(enrollPort) || enrollPort < 0 || enrollPort > 65535))
+      throw new UsageError('--enroll-port must be a port number 0-65535');
     const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
     checkListKey(dataDir, issuerDir, issuer?.listKey);
     const central = await startCentral({
@@ -122,6 +135,17 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(scryptCost !== undefined ? { scryptCost } : {}),
       ...(publicMqttUrl ? { publicMqttUrl } : {}),
       ...(issuer ? { listKey: issuer.listKey } : {}),
+      ...(enrollPort !== undefined
+        ? {
+            enroll: {
+              port: enrollPort,
+              ...(optStr(cmd, 'enroll-host') ? { host: optStr(cmd, 'enroll-host')! } : {}),
+              ...(optStr(cmd, 'enroll-public-host')
+                ? { publicHost: optStr(cmd, 'enroll-public-host')! }
+                : {}),
+            },
+          }
+        : {}),
     }).catch((err: Error) => {
       throw new UserError(`central could not start: ${err.message}`);
     });
@@ -141,7 +165,12 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const runtime = join(dataDir, RUNTIME_FILE);
     writeFileSync(
       runtime,
-      JSON.stringify({ pid: process.pid, mqttPort: central.mqttPort, httpPort: central.httpPort }) + '\n',
+      JSON.stringify({
+        pid: process.pid,
+        mqttPort: central.mqttPort,
+        httpPort: central.httpPort,
+        ...(central.enrollment ? { enrollPort: central.enrollment.port } : {}),
+      }) + '\n',
     );
     const ready = {
       ok: true,
@@ -154,6 +183,13 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
         ? { adminUrl: `http://127.0.0.1:${central.httpPort}`, adminTokenFile: adminTokenPath(dataDir) }
         : {}),
       ...(issuer ? { issuer: issuer.issuer, trustVersion } : {}),
+      ...(central.enrollment
+        ? {
+            enrollUrl: central.enrollment.url,
+            enrollPort: central.enrollment.port,
+            enrollFingerprint: central.enrollment.fingerprint,
+          }
+        : {}),
     };
     if (io.json) io.out(JSON.stringify(ready));
     else
@@ -161,6 +197,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
         `central is running: terminals connect to ${central.mqttUrl}` +
           (ready.adminUrl ? `, admin API on ${ready.adminUrl} (token in ${ready.adminTokenFile})` : '') +
           (issuer ? `; trusts issuer "${issuer.issuer}" (trust list v${trustVersion})` : '') +
+          (central.enrollment
+            ? `; terminals enroll at ${central.enrollment.url} (certificate SHA-256 ${showFingerprint(central.enrollment.fingerprint)})`
+            : '') +
           '. Ctrl-C stops it.',
       );
     await new Promise<void>((resolve) => {

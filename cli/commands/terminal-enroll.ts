@@ -9,6 +9,9 @@ import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
 import { UsageError, UserError, optStr, str, type CommandSpec } from '../command.js';
+import { provisionCommand, enrollSpec } from './provision.js';
+
+const enrollViaNetwork = provisionCommand(enrollSpec);
 
 const GATE = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -16,8 +19,12 @@ export const enroll: CommandSpec = {
   name: 'terminal enroll',
   summary: 'redeem a one-time enrollment code at central and write the terminal config',
   options: {
-    code: { type: 'string', required: true, description: 'the code from `passgate issuer enroll-code`' },
+    code: {
+      type: 'string',
+      description: 'the code from `passgate issuer enroll-code` (a PGE1: string enrolls over the network)',
+    },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
+    force: { type: 'boolean', description: 'with a PGE1: string: replace an enrolled folder' },
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
     central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
     'mqtt-url': { type: 'string', description: 'broker URL to use instead of the one central announces' },
@@ -26,12 +33,23 @@ export const enroll: CommandSpec = {
       description: 'PEM certificate to trust for an mqtts:// broker (private CA or self-signed)',
     },
   },
-  help: `Example:
-  passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north
+  args: '[PGE1:STRING]',
+  help: `Examples:
+  passgate terminal enroll PGE1:AEAQ… --dir /var/lib/passgate --gate north   # = passgate provision enroll
+  passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north  # through the admin API (loopback)
 Uses DIR/terminal-key.json when it exists (from \`passgate terminal keygen\`), otherwise creates it.
 Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inputs and policy, then run
   passgate terminal start --config DIR/terminal.json`,
   async run(cmd, io) {
+    // The network enrollment string: this command is then an alias of `provision enroll`.
+    const code = optStr(cmd, 'code')?.trim();
+    const enrollment = cmd.positionals[0] ?? (code?.toUpperCase().startsWith('PGE1:') ? code : undefined);
+    if (enrollment !== undefined) {
+      if (cmd.positionals.length > 1 || (cmd.positionals.length === 1 && code !== undefined))
+        throw new UsageError('give the enrollment string once (positional or --code)');
+      return enrollViaNetwork.run({ ...cmd, positionals: [enrollment] }, io);
+    }
+    if (code === undefined) throw new UsageError('give the enrollment string (PGE1:…) or --code CODE');
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
     if (gate !== undefined && !GATE.test(gate))
@@ -50,7 +68,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
     }
     const client = centralClient(cmd, false);
     const r = await client.request<EnrollmentResult>('/enroll', {
-      code: str(cmd, 'code').trim(),
+      code,
       publicKey: toHex(key.publicKey),
       alg: 'EdDSA',
     });

@@ -1,16 +1,17 @@
 // `passgate terminal …`: run the daemon, load signed lists without central, recover a damaged store,
 // show status, make the terminal's signing key.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../shared/bytes.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { ListError, openList, type ListType } from '../../shared/lists.js';
 import { TerminalClock } from '../../terminal/clock.js';
 import { ConfigError, dbPath, loadConfig, type TerminalConfig } from '../../terminal/config.js';
-import { startTerminal } from '../../terminal/daemon.js';
+import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import { KeyFileError, writeSigningKey } from '../../terminal/keys.js';
 import { applySignedListBytes } from '../../terminal/lists.js';
 import { createTerminalLogger } from '../../terminal/logger.js';
+import { SystemdNotifier } from '../../terminal/sd-notify.js';
 import { buildReport } from '../../terminal/status.js';
 import { damagedDatabases } from '../../terminal/store/damaged-files.js';
 import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
@@ -60,9 +61,10 @@ Prints one ready line (with --json: {"ready":true,"tcpPort":…,"httpPort":…})
 per decision from the console output. Logs (JSON, one line per decision with its reason code) go to stderr.
 Exit 0 after a clean shutdown, 1 when the config, keys or database are not usable (the message says why).`,
   async run(cmd, io) {
-    const c = config(str(cmd, 'config'));
+    const configFile = str(cmd, 'config');
+    const c = config(configFile);
     const logger = createTerminalLogger(c.log.level, c.terminalId);
-    let running;
+    let running: RunningTerminal;
     try {
       running = await startTerminal(c, { logger });
     } catch (err) {
@@ -73,6 +75,19 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
         );
       throw err;
     }
+    // For `passgate provision …` (doctor, status, rotate, decommission) and systemd.
+    const runtimeFile = join(c.dataDir, 'daemon.json');
+    const writeRuntime = () =>
+      writeFileSync(
+        runtimeFile,
+        JSON.stringify({
+          pid: process.pid,
+          httpPort: running.httpPort,
+          ...(running.tcpPort ? { tcpPort: running.tcpPort } : {}),
+          startedAt: Date.now(),
+        }) + '\n',
+      );
+    writeRuntime();
     const ready = {
       ready: true,
       terminalId: c.terminalId,
@@ -86,6 +101,39 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
         (running.tcpPort ? `; lines on tcp ${c.inputs.tcp?.host}:${running.tcpPort}` : '') +
         `; health http://${c.http.host}:${running.httpPort}/healthz`,
     );
+    const systemd = new SystemdNotifier(logger);
+    await systemd.ready(`gate ${c.gate} ready`);
+    systemd.startWatchdog(() => running.store.isOpen);
+    // SIGHUP (systemctl reload; provision config set / rotate): the same config → new key and MQTT secret
+    // from their files, reconnecting without stopping the gate; a changed config → the daemon restarts in
+    // this process with it (a config that does not validate is logged and the running one kept).
+    let current = c;
+    let reloads = Promise.resolve();
+    const onHup = () => {
+      reloads = reloads.then(async () => {
+        let next: TerminalConfig;
+        try {
+          next = loadConfig(configFile);
+        } catch (err) {
+          logger.error(
+            { err: (err as Error).message },
+            'reload refused: the config is not valid; keeping the running one',
+          );
+          return;
+        }
+        try {
+          if (JSON.stringify(next) === JSON.stringify(current)) return await running.reloadCredentials();
+          await running.stop();
+          running = await startTerminal(next, { logger });
+          current = next;
+          writeRuntime();
+          logger.info('restarted with the changed config');
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'reload failed');
+        }
+      });
+    };
+    process.on('SIGHUP', onHup);
     await new Promise<void>((resolve) => {
       const onSignal = (signal: string) => {
         logger.info({ signal }, 'shutting down');
@@ -96,7 +144,11 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+    process.off('SIGHUP', onHup);
+    await reloads;
+    await systemd.stopping();
     await running.stop();
+    rmSync(runtimeFile, { force: true });
     logger.info('stopped cleanly');
     return 0;
   },
