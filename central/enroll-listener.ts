@@ -120,7 +120,7 @@ export class EnrollListener {
         throw new RequestRefused(400, 'publicKey: hex of the terminal key');
       if (alg !== undefined && alg !== 'EdDSA' && alg !== 'ES256')
         throw new RequestRefused(400, 'alg: EdDSA or ES256');
-      const r = await this.opts.admin.enroll(code, fromHex(publicKey, 'publicKey'), alg ?? 'EdDSA');
+      const r = await this.opts.admin.registry.enroll(code, fromHex(publicKey, 'publicKey'), alg ?? 'EdDSA');
       if (!r)
         throw new RequestRefused(
           400,

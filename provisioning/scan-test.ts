@@ -70,7 +70,9 @@ export async function scanTest(o: ScanTestOptions): Promise<{ lines: number }> {
   const inputs: LineInput[] = [];
   try {
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
-    const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
+    const clock = new TerminalClock(store.clock, listKey, {
+      beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
+    });
     const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
     const pipeline = new DecisionPipeline({
       config,
