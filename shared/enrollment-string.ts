@@ -55,6 +55,8 @@ function unbase32(text: string): Uint8Array | undefined {
     }
     value &= (1 << bits) - 1;
   }
+  // Canonical form only: the last character's unused bits are zero (else a typo there would go unseen).
+  if (value !== 0 || bits >= 5) return undefined;
   return Uint8Array.from(out);
 }
 
