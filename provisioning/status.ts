@@ -1,7 +1,7 @@
 // `provision status`: one screen about this terminal. From the running daemon's /status when it runs
 // (online state, clock, input/output health), otherwise read-only from its folder and database.
 import { loadConfig } from '../terminal/config.js';
-import { daemonReport } from './daemon-client.js';
+import { daemonDecisions, daemonReport } from './daemon-client.js';
 import { readDb, type DbFacts } from './terminal-db.js';
 import { paths, runningDaemon } from './terminal-dir.js';
 
@@ -16,7 +16,7 @@ export interface TerminalStatusView {
   outbox: { depth: number; oldestUnsyncedAgeSeconds?: number; lastSeq: number; ackedSeq: number };
   inputs: { name: string; state: string }[];
   outputs: { name: string; state: string }[];
-  /** Decisions in the outbox's recent events, by reason. */
+  /** Decisions by reason: since the daemon started (its metrics), or those still in the outbox. */
   recentReasons: Record<string, number>;
 }
 
@@ -25,6 +25,7 @@ export async function terminalStatus(dir: string, now = Date.now()): Promise<Ter
   const config = loadConfig(p.config);
   const d = runningDaemon(dir);
   const report = d ? await daemonReport(d.httpPort) : undefined;
+  const decisions = d ? await daemonDecisions(d.httpPort) : undefined;
   let db: DbFacts | undefined;
   try {
     db = readDb(p.db, { integrity: false });
@@ -60,7 +61,7 @@ export async function terminalStatus(dir: string, now = Date.now()): Promise<Ter
     },
     inputs: report?.inputs?.map((i) => ({ name: i.name, state: i.state })) ?? [],
     outputs: report?.outputs?.map((o) => ({ name: o.name, state: o.state })) ?? [],
-    recentReasons: db?.recentReasons ?? {},
+    recentReasons: decisions ?? db?.recentReasons ?? {},
   };
 }
 
@@ -78,7 +79,7 @@ export function renderStatus(s: TerminalStatusView): string {
     `outbox:   ${s.outbox.depth} unsynced${s.outbox.oldestUnsyncedAgeSeconds !== undefined ? `, oldest ${s.outbox.oldestUnsyncedAgeSeconds} s` : ''} (last seq ${s.outbox.lastSeq}, acked ${s.outbox.ackedSeq})`,
     `inputs:   ${s.inputs.map((i) => `${i.name} ${i.state}`).join(', ') || (s.daemon.running ? 'not reported' : '–')}`,
     `outputs:  ${s.outputs.map((o) => `${o.name} ${o.state}`).join(', ') || (s.daemon.running ? 'not reported' : '–')}`,
-    `recent:   ${
+    `decisions: ${
       Object.entries(s.recentReasons)
         .map(([r, n]) => `${r} ${n}`)
         .join(', ') || 'no decisions waiting in the outbox'

@@ -195,6 +195,10 @@ With --central the change is published to every connected terminal at once (a si
       terminal: { type: 'string', required: true, description: 'terminal id, e.g. gate-north-1' },
       role: { type: 'string', required: true, description: `terminal role: ${ROLES.join(', ')}` },
       ttl: { type: 'number', description: 'seconds the code stays valid (default 86400 = 24 h)' },
+      quiet: {
+        type: 'boolean',
+        description: 'print only the enrollment string (or the bare code without an enrollment listener)',
+      },
       ...centralOptions,
     },
     help: `Example:
@@ -217,7 +221,8 @@ The code works once. On the terminal: passgate terminal enroll --code CODE --dir
       }>('/enroll-codes', { terminal, role, ttlSeconds: ttl });
       const { code, enrollment } = answer;
       const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
-      if (io.json)
+      if (cmd.options.quiet === true && !io.json) io.out(enrollment ?? code);
+      else if (io.json)
         io.out(
           JSON.stringify({
             ok: true,

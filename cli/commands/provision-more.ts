@@ -21,6 +21,10 @@ const doctor: CommandSpec = {
     ...dirOption,
     'pcscd-socket': { type: 'string', description: "pcscd's socket (default /run/pcscd/pcscd.comm)" },
     timeout: { type: 'number', description: 'seconds to wait for central and the broker (default 8)' },
+    wait: {
+      type: 'number',
+      description: 'check again every 2 s for up to N seconds until nothing fails (after a start)',
+    },
   },
   help: `Read-only: safe while the daemon runs (the database is opened read-only, the broker is probed under
 its own client id). Checks: Node.js, config, file modes, database integrity and size, free disk, clock and
@@ -29,11 +33,20 @@ devices, relay, the daemon and its systemd service. Exit 0 when nothing failed, 
   async run(cmd, io) {
     const socket = optStr(cmd, 'pcscd-socket');
     const timeout = optNum(cmd, 'timeout');
-    const results = await runDoctor({
-      dir: dirOf(cmd),
-      ...(socket ? { pcscdSocket: socket } : {}),
-      ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
-    });
+    const wait = optNum(cmd, 'wait') ?? 0;
+    if (wait < 0 || wait > 3600) throw new UsageError('--wait must be 0-3600 seconds');
+    const until = Date.now() + wait * 1000;
+    const check = () =>
+      runDoctor({
+        dir: dirOf(cmd),
+        ...(socket ? { pcscdSocket: socket } : {}),
+        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      });
+    let results = await check();
+    while (results.some((r) => r.status === 'fail') && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 2000));
+      results = await check();
+    }
     const failed = results.filter((r) => r.status === 'fail').length;
     if (io.json) io.out(JSON.stringify({ ok: failed === 0, checks: results }));
     else io.out(renderChecks(results));

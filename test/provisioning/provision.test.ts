@@ -508,6 +508,11 @@ describe.skipIf(!built)('provisioning against a real central', () => {
       outcome: 'accepted',
     });
     expect(existsSync(join(dir, 'mqtt.secret.old'))).toBe(false);
+    // status shows the decisions by reason (from the daemon's metrics)
+    const s = JSON.parse((await passgate('provision', 'status', '--dir', dir, '--json')).out) as {
+      recentReasons: Record<string, number>;
+    };
+    expect(s.recentReasons.malformed).toBeGreaterThan(0);
   });
 
   it('decommission refuses while events are unsynced (naming the count), then drains, retires and wipes', async () => {
