@@ -554,4 +554,27 @@ describe.skipIf(!built)('provisioning against a real central', () => {
     expect(existsSync(join(d2, 'terminal-key.json'))).toBe(false);
     await startTestCentral();
   });
+
+  it('enroll --force replaces an enrolled folder and keeps the old identity aside', async () => {
+    const d3 = join(tmp, 'gate-3');
+    expect((await passgate('provision', 'enroll', await newEnrollment('gate-3'), '--dir', d3)).code).toBe(0);
+    const oldKey = readFileSync(join(d3, 'terminal-key.json'), 'utf8');
+    const r = await passgate(
+      'provision',
+      'enroll',
+      await newEnrollment('gate-3b'),
+      '--dir',
+      d3,
+      '--force',
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { terminalId: string; replacedInto: string };
+    expect(j.terminalId).toBe('gate-3b');
+    expect(readFileSync(join(j.replacedInto, 'terminal-key.json'), 'utf8')).toBe(oldKey);
+    expect(JSON.parse(readFileSync(join(d3, 'terminal.json'), 'utf8'))).toMatchObject({
+      terminalId: 'gate-3b',
+    });
+    expect(mode(join(d3, 'terminal-key.json'))).toBe(0o600);
+  });
 });
