@@ -11,7 +11,8 @@ import { toHex } from '../shared/bytes.js';
 import { decodeEnrollment, showFingerprint, type Enrollment } from '../shared/enrollment-string.js';
 import { InvalidInput } from '../shared/errors.js';
 import { assertGate } from '../shared/ids.js';
-import { generateKeyPair, keyId } from '../shared/keys.js';
+import { generateKeyPair } from '../shared/keys.js';
+import { writeSigningKey } from '../terminal/keys.js';
 import { validateConfig, ROLES } from '../terminal/config.js';
 import { Refused } from './errors.js';
 import { PinMismatch, pinnedPost, Unreachable } from './pinned.js';
@@ -174,20 +175,7 @@ export async function enrollTerminal(req: EnrollRequest): Promise<EnrollOutcome>
       writeFileSync(join(tmp, name), text, { mode: 0o600 });
       chmodSync(join(tmp, name), 0o600);
     };
-    secret(
-      FILES.key,
-      JSON.stringify(
-        {
-          alg: key.alg,
-          kid: toHex(keyId(key.publicKey)),
-          secretKey: toHex(key.secretKey),
-          publicKey: toHex(key.publicKey),
-          createdAt: Math.floor(Date.now() / 1000),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    writeSigningKey(join(tmp, FILES.key), key);
     secret(FILES.secret, answer.password + '\n');
     if (answer.cardKey) secret(FILES.cardKey, answer.cardKey + '\n');
     if (answer.mqttCertificate) writeFileSync(join(tmp, FILES.ca), answer.mqttCertificate, { mode: 0o644 });

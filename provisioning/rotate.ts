@@ -10,9 +10,9 @@
 // the daemon reloads them: they still work, because nothing was revoked.
 import { chmodSync, copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { toHex } from '../shared/bytes.js';
-import { generateKeyPair, keyId, type KeyPair } from '../shared/keys.js';
+import { generateKeyPair } from '../shared/keys.js';
 import { loadConfig } from '../terminal/config.js';
-import { loadSigningKey } from '../terminal/keys.js';
+import { loadSigningKey, writeSigningKey } from '../terminal/keys.js';
 import { probeBroker } from './broker-probe.js';
 import { answerMessage, askCentral } from './central-link.js';
 import { Refused } from './errors.js';
@@ -29,22 +29,6 @@ function writeSecretAtomic(file: string, text: string): void {
   writeFileSync(tmp, text, { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, file);
-}
-
-function keyFileText(k: KeyPair): string {
-  return (
-    JSON.stringify(
-      {
-        alg: k.alg,
-        kid: toHex(keyId(k.publicKey)),
-        secretKey: toHex(k.secretKey),
-        publicKey: toHex(k.publicKey),
-        createdAt: Math.floor(Date.now() / 1000),
-      },
-      null,
-      2,
-    ) + '\n'
-  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +64,7 @@ export async function rotateCredentials(
   copyFileSync(secretFile, `${secretFile}.old`);
   chmodSync(`${keyFile}.old`, 0o600);
   chmodSync(`${secretFile}.old`, 0o600);
-  writeSecretAtomic(keyFile, keyFileText(next));
+  writeSigningKey(keyFile, next);
   writeSecretAtomic(secretFile, password + '\n');
 
   const daemon = runningDaemon(dir);
