@@ -109,6 +109,7 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
     // this process with it (a config that does not validate is logged and the running one kept).
     let current = c;
     let reloads = Promise.resolve();
+    let restartFailed = false;
     const onHup = () => {
       reloads = reloads.then(async () => {
         let next: TerminalConfig;
@@ -121,15 +122,23 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
           );
           return;
         }
+        if (JSON.stringify(next) === JSON.stringify(current)) {
+          await running
+            .reloadCredentials()
+            .catch((err: Error) => logger.error({ err: err.message }, 'reload failed: credentials kept'));
+          return;
+        }
+        await running.stop();
         try {
-          if (JSON.stringify(next) === JSON.stringify(current)) return await running.reloadCredentials();
-          await running.stop();
           running = await startTerminal(next, { logger });
           current = next;
           writeRuntime();
           logger.info('restarted with the changed config');
         } catch (err) {
-          logger.error({ err: (err as Error).message }, 'reload failed');
+          // Stopped and could not start again: exit non-zero so the service manager restarts us.
+          logger.error({ err: (err as Error).message }, 'restart with the changed config failed: exiting');
+          restartFailed = true;
+          process.kill(process.pid, 'SIGTERM');
         }
       });
     };
@@ -150,7 +159,7 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
     await running.stop();
     rmSync(runtimeFile, { force: true });
     logger.info('stopped cleanly');
-    return 0;
+    return restartFailed ? 1 : 0;
   },
 };
 
