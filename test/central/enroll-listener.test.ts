@@ -11,7 +11,7 @@ import { pinnedPost, type PinnedEndpoint } from '../../provisioning/pinned.js';
 import { toHex } from '../../shared/bytes.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import { signTerminalRequest } from '../../shared/terminal-request.js';
-import { commandExists, requireComponent } from '../helpers/components.js';
+import { commandExists, requireComponent } from '../../testkit/components.js';
 
 const haveOpenssl = requireComponent('openssl', commandExists('openssl'), 'apt-get install openssl');
 let tmp: string;

@@ -17,7 +17,8 @@ import { startCentral, type Central } from '../../central/index.js';
 import { main } from '../../cli/main.js';
 import { decodeEnrollment, encodeEnrollment } from '../../shared/enrollment-string.js';
 import { probeBroker } from '../../provisioning/broker-probe.js';
-import { commandExists, freePort, requireComponent, waitFor } from '../helpers/components.js';
+import { commandExists, freePort, requireComponent } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'passgate.js');
@@ -281,10 +282,10 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     expect(before.byId('tls').detail).toMatch(/broker certificate pinned; enrollment listener pinned/);
     daemon = await startDaemon(dir);
     await waitFor(
+      'doctor all ✔ with lists',
       async () =>
         (await doctor(dir)).failed.length === 0 && (await doctor(dir)).byId('lists').status === 'ok',
       20_000,
-      'doctor all ✔ with lists',
     );
     const d = await doctor(dir);
     expect(d.code).toBe(0);
@@ -326,9 +327,9 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     expect(d.byId('broker').fix).toMatch(/network/);
     await startTestCentral();
     await waitFor(
+      'doctor ✔ after central is back',
       async () => (await doctor(dir)).failed.length === 0,
       20_000,
-      'doctor ✔ after central is back',
     );
   });
 
@@ -352,7 +353,7 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     };
     let server = await fakePcscd();
     let socat = haveSocat ? startPty() : undefined;
-    if (socat) await waitFor(() => existsSync(port), 5000, 'socat pty');
+    if (socat) await waitFor('socat pty', () => existsSync(port), 5000);
     expect((await doctor(dir, '--pcscd-socket', pcscd)).failed).toEqual([]);
 
     await new Promise((r) => server.close(r));
@@ -364,12 +365,12 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
 
     if (socat) {
       socat.kill('SIGTERM');
-      await waitFor(() => !existsSync(port), 5000, 'pty gone');
+      await waitFor('pty gone', () => !existsSync(port), 5000);
       const missing = await doctor(dir, '--pcscd-socket', pcscd);
       expect(missing.failed.map((c) => c.id)).toEqual(['serial']);
       expect(missing.byId('serial').fix).toMatch(/plug the scanner in/);
       socat = startPty();
-      await waitFor(() => existsSync(port), 5000, 'socat pty again');
+      await waitFor('socat pty again', () => existsSync(port), 5000);
       expect((await doctor(dir, '--pcscd-socket', pcscd)).failed).toEqual([]);
       socat.kill('SIGTERM');
     }
@@ -399,7 +400,7 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     const got = await passgate('provision', 'config', 'get', 'capacity', '--dir', dir, '--json');
     expect(JSON.parse(got.out)).toMatchObject({ value: 50, effective: 50 });
     // the daemon restarted in place with the new config and is healthy again
-    await waitFor(async () => (await doctor(dir)).failed.length === 0, 20_000, 'doctor ✔ after reload');
+    await waitFor('doctor ✔ after reload', async () => (await doctor(dir)).failed.length === 0, 20_000);
   });
 
   it('stale lists → ✖ lists → central publishes newer lists → ✔', async () => {
@@ -415,7 +416,7 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     await central!
       .trustIssuerKey({ alg: 'EdDSA', publicKey: new Uint8Array(32).fill(3), issuer: 'test' })
       .catch(() => undefined);
-    await waitFor(async () => (await doctor(dir)).byId('lists').status === 'ok', 20_000, 'fresh lists');
+    await waitFor('fresh lists', async () => (await doctor(dir)).byId('lists').status === 'ok', 20_000);
   });
 
   it('a corrupt database → ✖ database with terminal recover → recovered → ✔', async () => {
@@ -483,19 +484,19 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
         await new Promise((res) => setTimeout(res, 20));
       }
     })();
-    await waitFor(() => sent >= 10, 10_000, 'events flowing');
+    await waitFor('events flowing', () => sent >= 10, 10_000);
     const r = await passgate('provision', 'rotate', '--dir', dir, '--json');
     expect(r.code, r.err + r.out).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, daemonReloaded: true });
     const atRotate = sent;
-    await waitFor(() => sent >= atRotate + 10, 10_000, 'events after the rotation');
+    await waitFor('events after the rotation', () => sent >= atRotate + 10, 10_000);
     sending = false;
     await flow;
     const last = lastSeq(dir);
     await waitFor(
+      'every event at central',
       async () => (await central!.eventCount('gate-1')) >= last,
       20_000,
-      'every event at central',
     );
     const events = await central!.events('gate-1', 0, 100_000);
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { renderUnit } from '../../provisioning/service.js';
 import { SystemdNotifier } from '../../terminal/sd-notify.js';
-import { commandExists, requireComponent, waitFor } from '../helpers/components.js';
+import { commandExists, requireComponent } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-svc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -99,7 +100,7 @@ while True:
       received,
     ]);
     try {
-      await waitFor(() => existsSync(socket), 5000, 'notify socket');
+      await waitFor('notify socket', () => existsSync(socket), 5000);
       const n = new SystemdNotifier(pino({ level: 'silent' }), {
         NOTIFY_SOCKET: socket,
         WATCHDOG_USEC: '1000000',
@@ -108,12 +109,12 @@ while True:
       expect(await n.ready('gate ready')).toBe(true);
       n.startWatchdog(() => true);
       await waitFor(
+        'a watchdog ping',
         () => existsSync(received) && readFileSync(received, 'utf8').includes('WATCHDOG=1'),
         10_000,
-        'a watchdog ping',
       );
       await n.stopping();
-      await waitFor(() => readFileSync(received, 'utf8').includes('STOPPING=1'), 10_000, 'STOPPING');
+      await waitFor('STOPPING', () => readFileSync(received, 'utf8').includes('STOPPING=1'), 10_000);
       const text = readFileSync(received, 'utf8');
       expect(text).toMatch(/READY=1/);
       expect(text).toMatch(/STATUS=gate ready/);
