@@ -122,11 +122,14 @@ export async function enrollTerminal(req: EnrollRequest): Promise<EnrollOutcome>
     );
   const mqttUrl = req.mqttUrl ?? answer.mqtt.url;
   let mqttFingerprint: string | undefined;
+  // A self-signed broker certificate becomes the daemon's only trust anchor (central-ca.pem); one a CA
+  // signed is checked against the system's CAs as usual. Either way its fingerprint is pinned for doctor.
+  let selfSigned = false;
   if (answer.mqttCertificate) {
     try {
-      mqttFingerprint = new X509Certificate(answer.mqttCertificate).fingerprint256
-        .replaceAll(':', '')
-        .toLowerCase();
+      const cert = new X509Certificate(answer.mqttCertificate);
+      mqttFingerprint = cert.fingerprint256.replaceAll(':', '').toLowerCase();
+      selfSigned = cert.checkIssued(cert) && cert.verify(cert.publicKey);
     } catch {
       throw new Refused(
         'bad_answer',
@@ -149,7 +152,7 @@ export async function enrollTerminal(req: EnrollRequest): Promise<EnrollOutcome>
       url: mqttUrl,
       username: answer.username,
       passwordFile: FILES.secret,
-      ...(answer.mqttCertificate && mqttUrl.startsWith('mqtts:') ? { caFile: FILES.ca } : {}),
+      ...(selfSigned && mqttUrl.startsWith('mqtts:') ? { caFile: FILES.ca } : {}),
     },
   };
   try {
