@@ -581,4 +581,20 @@ describe.skipIf(!built || !haveOpenssl)('provisioning against a real central', (
     });
     expect(mode(join(d3, 'terminal-key.json'))).toBe(0o600);
   });
+
+  it('rotate with the daemon stopped proves the new secret with one broker login; terminal enroll is an alias', async () => {
+    const d4 = join(tmp, 'gate-4');
+    const alias = await passgate('terminal', 'enroll', await newEnrollment('gate-4'), '--dir', d4);
+    expect(alias.code, alias.err).toBe(0);
+    const oldSecret = readFileSync(join(d4, 'mqtt.secret'), 'utf8').trim();
+    const r = await passgate('provision', 'rotate', '--dir', d4, '--json');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, daemonReloaded: false });
+    const ca = readFileSync(join(d4, 'central-ca.pem'), 'utf8');
+    const url = `mqtts://127.0.0.1:${mqttPort}`;
+    expect(await probeBroker({ url, username: 'gate-4', password: oldSecret, ca })).toMatchObject({
+      outcome: 'refused',
+    });
+    expect((await doctor(d4)).byId('broker').status).toBe('ok');
+  });
 });
