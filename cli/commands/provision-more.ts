@@ -1,11 +1,7 @@
 // `passgate provision doctor|status|scan-test|config|rotate|decommission|install-service`.
-import { configGet, configSet } from '../../provisioning/config-edit.js';
-import { decommission } from '../../provisioning/decommission.js';
-import { renderChecks, runDoctor } from '../../provisioning/doctor.js';
-import { rotateCredentials } from '../../provisioning/rotate.js';
-import { scanTest } from '../../provisioning/scan-test.js';
+// The provisioning modules load only when their command runs (they pull in mqtt, better-sqlite3 and the
+// daemon): every other passgate command starts without them.
 import { defaultExec, installService, SERVICE_NAME } from '../../provisioning/service.js';
-import { renderStatus, terminalStatus } from '../../provisioning/status.js';
 import { DEFAULT_DIR, runningDaemon } from '../../provisioning/terminal-dir.js';
 import { UsageError, optNum, optStr, type CommandSpec, type ParsedCommand } from '../command.js';
 
@@ -31,6 +27,7 @@ its own client id). Checks: Node.js, config, file modes, database integrity and 
 NTP, broker and credentials, pinned TLS certificates, list ages, outbox, pcscd and readers, HID and serial
 devices, relay, the daemon and its systemd service. Exit 0 when nothing failed, 1 otherwise.`,
   async run(cmd, io) {
+    const { renderChecks, runDoctor } = await import('../../provisioning/doctor.js');
     const socket = optStr(cmd, 'pcscd-socket');
     const timeout = optNum(cmd, 'timeout');
     const wait = optNum(cmd, 'wait') ?? 0;
@@ -59,6 +56,7 @@ const status: CommandSpec = {
   summary: 'role, id, online state, lists, outbox, clock, inputs/outputs, recent decisions',
   options: dirOption,
   async run(cmd, io) {
+    const { renderStatus, terminalStatus } = await import('../../provisioning/status.js');
     const s = await terminalStatus(dirOf(cmd));
     if (io.json) io.out(JSON.stringify({ ok: true, ...s }));
     else io.out(renderStatus(s));
@@ -74,6 +72,7 @@ const configGetSpec: CommandSpec = {
   async run(cmd, io) {
     if (cmd.positionals.length !== 1) throw new UsageError('give one KEY, e.g. staleness.warnHours');
     const key = cmd.positionals[0]!;
+    const { configGet } = await import('../../provisioning/config-edit.js');
     const r = configGet(dirOf(cmd), key);
     if (io.json) io.out(JSON.stringify({ ok: true, key, ...r }));
     else
@@ -98,6 +97,7 @@ Then reload the daemon: sudo systemctl reload ${SERVICE_NAME} (or kill -HUP its 
     if (cmd.positionals.length !== 2) throw new UsageError('give KEY and VALUE');
     const [key, value] = cmd.positionals as [string, string];
     const dir = dirOf(cmd);
+    const { configSet } = await import('../../provisioning/config-edit.js');
     const r = configSet(dir, key, value);
     const d = runningDaemon(dir);
     if (d) process.kill(d.pid, 'SIGHUP');
@@ -126,6 +126,7 @@ event is lost) and while it is stopped (one broker login proves the new secret).
 listener, pinned at enrollment.`,
   async run(cmd, io) {
     const timeout = optNum(cmd, 'timeout');
+    const { rotateCredentials } = await import('../../provisioning/rotate.js');
     const r = await rotateCredentials(dirOf(cmd), timeout !== undefined ? { timeoutMs: timeout * 1000 } : {});
     if (io.json) io.out(JSON.stringify({ ok: true, ...r }));
     else
@@ -150,6 +151,7 @@ const decommissionSpec: CommandSpec = {
   },
   async run(cmd, io) {
     const wait = optNum(cmd, 'wait');
+    const { decommission } = await import('../../provisioning/decommission.js');
     const r = await decommission(dirOf(cmd), {
       force: cmd.options.force === true,
       ...(wait !== undefined ? { waitMs: wait * 1000 } : {}),
@@ -182,6 +184,7 @@ time. Prints the kind of code read (never the code itself) and the decision with
     const count = optNum(cmd, 'count');
     const seconds = optNum(cmd, 'seconds');
     const stop = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    const { scanTest } = await import('../../provisioning/scan-test.js');
     const r = await scanTest({
       dir: dirOf(cmd),
       ...(count !== undefined ? { count } : {}),

@@ -3,7 +3,6 @@
 // refused, 2 a usage problem.
 import { InvalidInput } from '../../shared/errors.js';
 import { showFingerprint } from '../../shared/enrollment-string.js';
-import { enrollTerminal } from '../../provisioning/enroll.js';
 import { Refused } from '../../provisioning/errors.js';
 import { DEFAULT_DIR } from '../../provisioning/terminal-dir.js';
 import {
@@ -79,6 +78,7 @@ mistyped code is refused and nothing is written. Then: passgate provision doctor
     const mqttUrl = optStr(cmd, 'mqtt-url');
     const tcpPort = port(cmd, 'tcp-port');
     const httpPort = port(cmd, 'http-port');
+    const { enrollTerminal } = await import('../../provisioning/enroll.js');
     const r = await enrollTerminal({
       enrollment: cmd.positionals[0]!,
       dir: dirOf(cmd),
