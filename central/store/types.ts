@@ -3,6 +3,7 @@
 import type { TerminalEvent } from '../../shared/events.js';
 import type { Alg } from '../../shared/keys.js';
 import type { TerminalStatus } from '../../shared/sync.js';
+import type { StoreHealth } from './outage.js';
 
 export interface TerminalRecord {
   id: string;
@@ -68,6 +69,10 @@ export interface EnrollmentGrant {
 export interface CentralStore {
   init(): Promise<void>;
   close(): Promise<void>;
+  /** Whether the database answered the last call (see central/store/outage.ts). */
+  health(): StoreHealth;
+  /** Asks the database now (one attempt) and returns the resulting health. */
+  ping(): Promise<StoreHealth>;
 
   /** Throws when the id is taken. */
   addTerminal(t: NewTerminal): Promise<void>;

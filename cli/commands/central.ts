@@ -96,6 +96,10 @@ const start: CommandSpec = {
       type: 'string',
       description: 'host name or address terminals reach central at (default: guessed, printed)',
     },
+    'beacon-every': {
+      type: 'number',
+      description: 'seconds between signed time beacons (default 10; 0 = none)',
+    },
   },
   help: `Examples:
   passgate central start --data ./central --issuer ./issuer --enroll-port 8443
@@ -115,6 +119,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const mqttPort = optNum(cmd, 'mqtt-port');
     const httpPort = optNum(cmd, 'http-port');
     const scryptCost = optNum(cmd, 'scrypt-cost');
+    const beaconEvery = optNum(cmd, 'beacon-every');
+    if (beaconEvery !== undefined && (beaconEvery < 0 || beaconEvery > 86_400))
+      throw new UsageError('--beacon-every must be 0 … 86400 seconds');
     const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
     const issuerDir = optStr(cmd, 'issuer');
     const enrollPort = optNum(cmd, 'enroll-port');
@@ -133,6 +140,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(db ? { db } : {}),
       ...(worker ? { workerId: worker } : {}),
       ...(scryptCost !== undefined ? { scryptCost } : {}),
+      ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
       ...(publicMqttUrl ? { publicMqttUrl } : {}),
       ...(issuer ? { listKey: issuer.listKey } : {}),
       ...(enrollPort !== undefined
@@ -267,15 +275,21 @@ const status: CommandSpec = {
 
 const mosquittoConfig: CommandSpec = {
   name: 'central mosquitto-config',
-  summary: 'write the mosquitto password file and ACL that enforce the same rules as the embedded broker',
+  summary:
+    'write the mosquitto settings, password file and ACL that enforce the same rules as the embedded broker',
   options: {
     data: { type: 'string', description: 'central data folder', required: true },
     db: { type: 'string', description: 'postgres://… when central uses PostgreSQL' },
-    out: { type: 'string', description: 'folder for passwd, acl and central.secret', required: true },
+    out: {
+      type: 'string',
+      description: 'folder for passgate.conf, passwd, acl, central.secret and data/',
+      required: true,
+    },
     broker: { type: 'string', description: 'HOST:PORT of the mosquitto, to print the URL for workers' },
   },
-  help: `In mosquitto.conf: allow_anonymous false, password_file OUT/passwd, acl_file OUT/acl.
-Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
+  help: `In mosquitto.conf: your listener lines and \`include_dir OUT\` (loads OUT/passgate.conf: no anonymous
+access, password_file OUT/passwd, acl_file OUT/acl, persistence in OUT/data/ so retained lists survive a
+broker restart, no queue limit). Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
   async run(cmd, io) {
     const dataDir = str(cmd, 'data');
     const store = openStore(optStr(cmd, 'db'), join(dataDir, 'central.db'));
@@ -289,12 +303,13 @@ Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
             ok: true,
             passwordFile: files.passwordFile,
             aclFile: files.aclFile,
+            confFile: files.confFile,
             centralUrl: url,
           }),
         );
       else
         io.out(
-          `wrote ${files.passwordFile} and ${files.aclFile}. Start each worker with:\n  passgate central start --data DIR --broker '${url}' --db postgres://…`,
+          `wrote ${files.confFile}, ${files.passwordFile} and ${files.aclFile}. Start each worker with:\n  passgate central start --data DIR --broker '${url}' --db postgres://…`,
         );
       return 0;
     } finally {

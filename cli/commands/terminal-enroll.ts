@@ -8,20 +8,36 @@ import { toHex } from '../../shared/bytes.js';
 import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
-import { UsageError, UserError, optStr, str, type CommandSpec } from '../command.js';
+import { UsageError, UserError, optStr, str, type CommandSpec, type ParsedCommand } from '../command.js';
 import { provisionCommand, enrollSpec } from './provision.js';
 
 const enrollViaNetwork = provisionCommand(enrollSpec);
 
 const GATE = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The code from --code, --code=CODE or the one positional argument: exactly one of them. */
+function enrollmentCodeArgument(cmd: ParsedCommand): string {
+  const flag = optStr(cmd, 'code');
+  if (cmd.positionals.length > 1)
+    throw new UsageError(`expected one enrollment code, got ${cmd.positionals.length} arguments`);
+  const positional = cmd.positionals[0];
+  if (flag !== undefined && positional !== undefined)
+    throw new UsageError('give the enrollment code once: either --code CODE or as the argument');
+  const code = (flag ?? positional ?? '').trim();
+  if (code === '')
+    throw new UsageError('the enrollment code is required: passgate terminal enroll CODE --dir DIR');
+  return code;
+}
+
 export const enroll: CommandSpec = {
   name: 'terminal enroll',
   summary: 'redeem a one-time enrollment code at central and write the terminal config',
+  args: '[CODE | PGE1:STRING]',
   options: {
     code: {
       type: 'string',
-      description: 'the code from `passgate issuer enroll-code` (a PGE1: string enrolls over the network)',
+      description:
+        'the code from `passgate issuer enroll-code` (or as the first argument); a PGE1: string enrolls over the network',
     },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
     force: { type: 'boolean', description: 'with a PGE1: string: replace an enrolled folder' },
@@ -33,23 +49,18 @@ export const enroll: CommandSpec = {
       description: 'PEM certificate to trust for an mqtts:// broker (private CA or self-signed)',
     },
   },
-  args: '[PGE1:STRING]',
   help: `Examples:
   passgate terminal enroll PGE1:AEAQ… --dir /var/lib/passgate --gate north   # = passgate provision enroll
   passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north  # through the admin API (loopback)
+  passgate terminal enroll CODE --dir /var/lib/passgate          (also: --code=CODE)
 Uses DIR/terminal-key.json when it exists (from \`passgate terminal keygen\`), otherwise creates it.
 Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inputs and policy, then run
   passgate terminal start --config DIR/terminal.json`,
   async run(cmd, io) {
+    const code = enrollmentCodeArgument(cmd);
     // The network enrollment string: this command is then an alias of `provision enroll`.
-    const code = optStr(cmd, 'code')?.trim();
-    const enrollment = cmd.positionals[0] ?? (code?.toUpperCase().startsWith('PGE1:') ? code : undefined);
-    if (enrollment !== undefined) {
-      if (cmd.positionals.length > 1 || (cmd.positionals.length === 1 && code !== undefined))
-        throw new UsageError('give the enrollment string once (positional or --code)');
-      return enrollViaNetwork.run({ ...cmd, positionals: [enrollment] }, io);
-    }
-    if (code === undefined) throw new UsageError('give the enrollment string (PGE1:…) or --code CODE');
+    if (code.toUpperCase().startsWith('PGE1:'))
+      return enrollViaNetwork.run({ ...cmd, positionals: [code] }, io);
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
     if (gate !== undefined && !GATE.test(gate))

@@ -44,6 +44,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sub, gate)
   ) WITHOUT ROWID;
   `,
+  // 2: outbox damage count; the hold after a recovery that lost the seq counter (outbox-repo.ts).
+  `
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
