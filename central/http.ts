@@ -146,7 +146,7 @@ export class AdminHttp {
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);
     } catch (err) {
-      if (err instanceof InvalidInput || err instanceof RangeError)
+      if (err instanceof InvalidInput)
         return send(400, { error: 'invalid', message: (err as Error).message });
       this.log.error({ err }, 'admin request failed');
       send(500, { error: 'internal', message: 'central could not complete the request; see its log' });

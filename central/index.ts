@@ -102,7 +102,7 @@ export interface Central {
   addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
   createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
   /**
-   * Publishes a command on t/{id}/cmd (QoS 1, not retained). Rejects with a RangeError naming the field
+   * Publishes a command on t/{id}/cmd (QoS 1, not retained). Rejects with an InvalidInput naming the field
    * for an unknown terminal or command. A terminal that is offline never gets it.
    */
   sendCommand(terminalId: string, cmd: Command): Promise<void>;

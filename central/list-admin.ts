@@ -2,6 +2,7 @@
 // is one stored list version, published before the call resolves.
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
+import { asInvalidInput, InvalidInput } from '../shared/errors.js';
 import { assertPublicKey, keyId } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { ListPublisher, StoredIssuerKey } from './lists.js';
@@ -12,13 +13,13 @@ const CTI_HEX = /^[0-9a-f]{32}$/;
 function assertCti(ctiHex: string): string {
   const key = ctiHex.toLowerCase();
   if (!CTI_HEX.test(key))
-    throw new RangeError('cti: expected 32 hex characters (the 16-byte credential serial)');
+    throw new InvalidInput('cti', 'expected 32 hex characters (the 16-byte credential serial)');
   return key;
 }
 
 function assertSubject(sub: string): void {
   if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
-    throw new RangeError('sub: 1-128 characters');
+    throw new InvalidInput('sub', '1-128 characters');
 }
 
 export class ListAdmin {
@@ -51,8 +52,8 @@ export class ListAdmin {
 
   /** Adds an issuer key to the trust list; returns the list version (unchanged if already trusted as given). */
   async trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number> {
-    assertPublicKey(k.alg, k.publicKey, 'publicKey');
-    if (!k.issuer) throw new RangeError('issuer: required');
+    asInvalidInput('publicKey', () => assertPublicKey(k.alg, k.publicKey, 'publicKey'));
+    if (!k.issuer) throw new InvalidInput('issuer', 'required');
     const data: StoredIssuerKey = { alg: k.alg, publicKey: toHex(k.publicKey), issuer: k.issuer };
     if (k.notBefore !== undefined) data.notBefore = k.notBefore;
     if (k.notAfter !== undefined) data.notAfter = k.notAfter;
@@ -69,7 +70,7 @@ export class ListAdmin {
   }
 
   async distrustIssuerKey(kidHex: string): Promise<number> {
-    if (!/^[0-9a-f]{16}$/.test(kidHex)) throw new RangeError('kid: expected 16 hex characters');
+    if (!/^[0-9a-f]{16}$/.test(kidHex)) throw new InvalidInput('kid', 'expected 16 hex characters');
     return this.change('trust', [{ kind: 'key', key: kidHex, state: 'remove' }], 'removed an issuer key');
   }
 

@@ -1,8 +1,9 @@
 // Central's list key (signs lists and time beacons): given by the caller (from the issuer folder) or
 // kept in the data folder, created on first start, readable by the owner only.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../shared/bytes.js';
+import { FileProblem, readJsonObject } from '../shared/files.js';
 import { generateKeyPair, publicKeyFromSecret, type KeyPair } from '../shared/keys.js';
 
 export const LIST_KEY_FILE = 'list-key.json';
@@ -10,9 +11,9 @@ export const LIST_KEY_FILE = 'list-key.json';
 export function loadOrCreateListKey(dataDir: string): KeyPair {
   const file = join(dataDir, LIST_KEY_FILE);
   if (existsSync(file)) {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as { alg?: unknown; secretKey?: unknown };
-    if (j.alg !== 'EdDSA' || typeof j.secretKey !== 'string')
-      throw new RangeError(`${file}: expected {"alg":"EdDSA","secretKey":"<hex>"}`);
+    const j = readJsonObject(file, "central's list key");
+    if (j.alg !== 'EdDSA' || typeof j.secretKey !== 'string' || !/^[0-9a-fA-F]{64}$/.test(j.secretKey))
+      throw new FileProblem(`${file}: expected {"alg":"EdDSA","secretKey":"<64 hex characters>"}`);
     const secretKey = fromHex(j.secretKey, `${file} secretKey`);
     return { alg: 'EdDSA', secretKey, publicKey: publicKeyFromSecret('EdDSA', secretKey) };
   }

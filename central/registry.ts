@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, type Alg } from '../shared/keys.js';
+import { asInvalidInput, InvalidInput } from '../shared/errors.js';
 import { assertTerminalId } from '../shared/sync.js';
 import { CENTRAL_USER } from './broker-auth.js';
 import { DEFAULT_SCRYPT_COST, hashSecret, mosquittoHash, newSecret } from './secrets.js';
@@ -15,7 +16,7 @@ const ROLE = /^[a-z][a-z0-9-]{0,31}$/;
 
 function assertRole(role: string): void {
   if (!ROLE.test(role))
-    throw new RangeError(`role: "${role}" must be 1-32 lowercase letters, digits or dashes`);
+    throw new InvalidInput('role', `"${role}" must be 1-32 lowercase letters, digits or dashes`);
 }
 
 export function hashCode(code: string): string {
@@ -45,12 +46,12 @@ export class TerminalRegistry {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<TerminalCredentials> {
-    assertTerminalId(id, 'terminal');
-    if (id === CENTRAL_USER) throw new RangeError(`terminal: "${CENTRAL_USER}" is reserved`);
+    asInvalidInput('terminal', () => assertTerminalId(id, 'terminal'));
+    if (id === CENTRAL_USER) throw new InvalidInput('terminal', `"${CENTRAL_USER}" is reserved`);
     assertRole(role);
-    assertPublicKey(alg, publicKey, 'publicKey');
+    asInvalidInput('publicKey', () => assertPublicKey(alg, publicKey, 'publicKey'));
     const { store } = this.opts;
-    if (await store.terminal(id)) throw new RangeError(`terminal: "${id}" is already registered`);
+    if (await store.terminal(id)) throw new InvalidInput('terminal', `"${id}" is already registered`);
     const password = newSecret();
     await store.addTerminal({
       id,
@@ -68,7 +69,7 @@ export class TerminalRegistry {
 
   /** A one-time enrollment code for `passgate issuer enroll-code` / provisioning (valid ttlMs, default 24 h). */
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
-    assertTerminalId(terminal, 'terminal');
+    asInvalidInput('terminal', () => assertTerminalId(terminal, 'terminal'));
     assertRole(role);
     const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
@@ -82,7 +83,7 @@ export class TerminalRegistry {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<EnrollmentResult | undefined> {
-    assertPublicKey(alg, publicKey, 'publicKey');
+    asInvalidInput('publicKey', () => assertPublicKey(alg, publicKey, 'publicKey'));
     const grant = await this.opts.store.useEnrollmentCode(hashCode(code), Date.now());
     if (!grant) {
       this.opts.log.warn('refused an enrollment: unknown, used or expired code');

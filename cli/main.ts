@@ -1,5 +1,6 @@
 // `passgate`: finds the subcommand, parses its options, runs it, and maps failures to exit codes
 // (0 ok, 1 a negative answer such as a denied code, 2 could not do what was asked: usage or input problem).
+import { InvalidInput } from '../shared/errors.js';
 import { FileProblem } from '../shared/files.js';
 import { COMMANDS } from './registry.js';
 import {
@@ -65,6 +66,7 @@ export async function main(argv: string[], io?: Partial<CommandIo>): Promise<num
       return report('usage', `${e.message}. Run \`passgate ${spec.name} --help\`.`, 2);
     if (e instanceof CheckFailed) return report('check_failed', e.message, 1);
     if (e instanceof UserError || e instanceof FileProblem) return report('failed', e.message, 2);
+    if (e instanceof InvalidInput) return report('invalid', e.message, 2);
     if (e instanceof RangeError) return report('invalid', e.message, 2);
     throw e;
   }

@@ -59,7 +59,7 @@ interface Context {
   record?: ProvisionRecord & { expect?: ExpectSection };
   daemon?: DaemonRuntime;
   report?: DaemonReport;
-  db?: DbFacts;
+  db?: DbFacts | undefined;
   now: number;
 }
 

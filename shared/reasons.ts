@@ -21,6 +21,7 @@ export const POLICY_REASONS = [
   'clock_untrusted',
   'lists_stale',
   'storage_failure',
+  'internal_error',
 ] as const;
 export const CARD_REASONS = ['card_unknown', 'card_blocked'] as const;
 export const LIBRARY_REASONS = ['item_unknown', 'item_not_loanable', 'loan_limit', 'member_blocked'] as const;
@@ -62,6 +63,7 @@ export const REASON_TEXT: Record<Reason, string> = {
   clock_untrusted: 'terminal cannot trust its clock and policy says fail closed',
   lists_stale: 'terminal lists are too old and policy says fail closed',
   storage_failure: 'terminal could not record the decision',
+  internal_error: 'terminal could not decide (a fault it logged); the gate stays closed',
   card_unknown: 'card is not bound to a member',
   card_blocked: 'card is blocked (reported lost or unbound)',
   item_unknown: 'item is not in the catalogue',

@@ -118,7 +118,7 @@ interface Core {
   pipeline: DecisionPipeline;
   port: TerminalSyncPort;
   /** The running MQTT client (replaced by reloadCredentials). */
-  sync: { client?: MqttSync };
+  sync: { client?: MqttSync | undefined };
   report: () => TerminalReport & { mqtt?: { connected: boolean } };
 }
 

@@ -12,7 +12,13 @@ import type { LineResponse } from './inputs/line-input.js';
 import type { TerminalMetrics } from './metrics.js';
 import type { GateOutput } from './outputs/output.js';
 import { decide, type Direction, type PolicyConfig } from './policy.js';
-import { StorageFullError, type CommitEffects, type SqliteStore } from './store/sqlite.js';
+import {
+  isStorageError,
+  StorageFullError,
+  type CommitEffects,
+  type SqliteStore,
+  type StorageError,
+} from './store/sqlite.js';
 import type { Logger } from 'pino';
 
 export interface PipelineDeps {
@@ -127,17 +133,21 @@ export class DecisionPipeline {
       event = store.commitEvent(this.toEvent(outcome), outcome.effects);
       this.storageFailing = false;
     } catch (err) {
-      // Nothing was recorded, so nothing opens: storage_failure is a deny whatever the policy.
-      this.storageFailures++;
-      this.storageFailing = true;
+      // Nothing was recorded, so nothing opens: a deny whatever the policy. storage_failure only when the
+      // database failed (full disk, I/O error, …); anything else is a fault in the code: internal_error.
+      const storage = isStorageError(err);
       const message = (err as Error).message;
-      if (err instanceof StorageFullError)
-        logger.error({ err: message }, 'storage full: decision not recorded, gate stays closed');
-      else logger.error({ err }, 'decision failed: gate stays closed');
-      bus.emit('storageFailure', { message });
+      if (storage) {
+        this.storageFailures++;
+        this.storageFailing = true;
+        if (err instanceof StorageFullError)
+          logger.error({ err: message }, 'storage full: decision not recorded, gate stays closed');
+        else logger.error({ err, code: (err as StorageError).code }, 'storage failed: gate stays closed');
+        bus.emit('storageFailure', { message });
+      } else logger.error({ err }, 'decision failed (internal error): gate stays closed');
       outcome = {
         decision: 'deny',
-        reason: 'storage_failure',
+        reason: storage ? 'storage_failure' : 'internal_error',
         kind: 'entry',
         direction: config.directions[0]!,
         alerts: [],

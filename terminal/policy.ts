@@ -27,7 +27,7 @@ export interface PolicyInput {
   direction: Direction;
   /** Unix ms on the terminal clock. */
   nowMs: number;
-  lastPassage?: { direction: Direction; at: number };
+  lastPassage?: { direction: Direction; at: number } | undefined;
   occupancy: number;
   clock: ClockState;
   /** Age of the oldest list the decision relied on; undefined when a list was never loaded. */

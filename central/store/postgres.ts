@@ -33,7 +33,13 @@ import type {
   TerminalRecord,
 } from './types.js';
 
-const SCHEMA = `
+/**
+ * Versioned migrations: entry i brings the schema from version i to i+1 (recorded in schema_version).
+ * Append only; never edit a released entry. Version 1 is the spine's schema (IF NOT EXISTS, so it also
+ * adopts a database made before versioning).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS terminals (
   id TEXT PRIMARY KEY, role TEXT NOT NULL, alg TEXT NOT NULL, public_key BYTEA NOT NULL,
   secret_hash TEXT NOT NULL, mosquitto_hash TEXT NOT NULL, created_at BIGINT NOT NULL,
@@ -49,9 +55,46 @@ CREATE TABLE IF NOT EXISTS list_elements (
 CREATE INDEX IF NOT EXISTS list_elements_version ON list_elements (list_type, version);
 CREATE TABLE IF NOT EXISTS enrollment_codes (
   code_hash TEXT PRIMARY KEY, terminal TEXT NOT NULL, role TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT);
-`;
+`,
+];
+
+/** Serialises schema changes between workers starting at once. */
+const SCHEMA_LOCK = 7157;
 
 const num = (v: unknown): number => Number(v);
+
+/**
+ * Brings the database to the newest schema under a session advisory lock (several workers may start at
+ * once). The lock is released whether the migration succeeded or not: a failed migration must not leave
+ * the next worker waiting forever.
+ */
+async function migrate(client: pg.ClientBase): Promise<void> {
+  let locked = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    locked = true;
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+    const current = r.rows[0]?.v ?? 0;
+    if (current > MIGRATIONS.length)
+      throw new Error(
+        `central database schema version ${current} is newer than this passgate (${MIGRATIONS.length}); upgrade passgate`,
+      );
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[v]!);
+        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
+  }
+}
 
 export interface PostgresStoreOptions {
   poolSize?: number;
@@ -105,22 +148,18 @@ export class PostgresCentralStore implements CentralStore {
       // A server that is down refuses at once; one that is unreachable must not hang a call forever.
       connectionTimeoutMillis: 5_000,
     });
+    // Every client keeps a listener for its whole life: pg-pool drops its own while a client is checked
+    // out, and an 'error' event with no listener ends the process.
+    pool.on('connect', (client) => client.on('error', (err) => this.tracker.failed(err)));
     pool.on('error', (err) => {
       // An idle client died (server restart): the pool drops it and connects anew on the next call.
       this.tracker.failed(err);
     });
     this.pool = pool;
     await this.run(
-      async (client) => {
-        // Several workers may start at once: serialise the schema creation. The lock is per session and
-        // this client is released, so unlock explicitly.
-        await client.query('SELECT pg_advisory_lock(7157)');
-        try {
-          await client.query(SCHEMA);
-        } finally {
-          await client.query('SELECT pg_advisory_unlock(7157)');
-        }
-      },
+      // Several workers may start at once: migrate() serialises on an advisory lock and releases it
+      // whatever happens (the lock is per session and this client goes back to the pool).
+      (client) => migrate(client),
       { idempotent: true },
     ).catch(async (err: unknown) => {
       this.pool = undefined;

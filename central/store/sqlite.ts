@@ -24,7 +24,13 @@ import type {
 } from './types.js';
 import type { StoreHealth } from './outage.js';
 
-const SCHEMA = `
+/**
+ * Versioned migrations (PRAGMA user_version): entry i brings the schema from version i to i+1. Append
+ * only; never edit a released entry. Version 1 is the spine's schema (IF NOT EXISTS, so it also adopts a
+ * database made before versioning).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS terminals (
   id TEXT PRIMARY KEY, role TEXT NOT NULL, alg TEXT NOT NULL, public_key BLOB NOT NULL,
   secret_hash TEXT NOT NULL, mosquitto_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
@@ -40,7 +46,21 @@ CREATE TABLE IF NOT EXISTS list_elements (
 CREATE INDEX IF NOT EXISTS list_elements_version ON list_elements (list_type, version);
 CREATE TABLE IF NOT EXISTS enrollment_codes (
   code_hash TEXT PRIMARY KEY, terminal TEXT NOT NULL, role TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER);
-`;
+`,
+];
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length)
+    throw new Error(
+      `central database schema version ${current} is newer than this passgate (${MIGRATIONS.length}); upgrade passgate`,
+    );
+  for (let v = current; v < MIGRATIONS.length; v++)
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+}
 
 export class SqliteCentralStore implements CentralStore {
   private db: Database.Database | undefined;
@@ -70,7 +90,12 @@ export class SqliteCentralStore implements CentralStore {
     // (NORMAL in WAL mode can lose the last commits on power loss).
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
+    try {
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     this.db = db;
   }
 

@@ -1,6 +1,7 @@
 // `passgate central …`: start central, print fleet status, write a mosquitto config for scale-out.
 import { showFingerprint } from '../../shared/enrollment-string.js';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readJsonObject } from '../../shared/files.js';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { adminTokenPath } from '../../central/admin-token.js';
@@ -35,20 +36,16 @@ function checkListKey(dataDir: string, issuerDir: string | undefined, listKey: K
   const issuerFile = join(dataDir, ISSUER_FILE);
   if (!listKey) {
     if (existsSync(issuerFile)) {
-      const rec = JSON.parse(readFileSync(issuerFile, 'utf8')) as { issuerDir?: string };
+      const rec = readJsonObject(issuerFile, 'issuer binding');
       throw new UsageError(
-        `${dataDir} signs lists with the list key of the issuer folder ${rec.issuerDir ?? '?'}: pass --issuer again`,
+        `${dataDir} signs lists with the list key of the issuer folder ${typeof rec.issuerDir === 'string' ? rec.issuerDir : '?'}: pass --issuer again`,
       );
     }
     return;
   }
   const publicKey = toHex(listKey.publicKey);
-  const own = existsSync(ownFile)
-    ? (JSON.parse(readFileSync(ownFile, 'utf8')) as { publicKey?: unknown })
-    : undefined;
-  const rec = existsSync(issuerFile)
-    ? (JSON.parse(readFileSync(issuerFile, 'utf8')) as { listPublicKey?: unknown })
-    : undefined;
+  const own = existsSync(ownFile) ? readJsonObject(ownFile, "central's list key") : undefined;
+  const rec = existsSync(issuerFile) ? readJsonObject(issuerFile, 'issuer binding') : undefined;
   if ((own && own.publicKey !== publicKey) || (rec && rec.listPublicKey !== publicKey))
     throw new UserError(
       `${dataDir} already signs lists with another list key, and the terminals enrolled there pin it. ` +
@@ -242,7 +239,7 @@ const status: CommandSpec = {
       for (const t of ['trust', 'revocation'] as const) lists[t] = (await store.listState(t)).version;
       const events = await store.eventCount();
       const running = existsSync(join(dataDir, RUNTIME_FILE))
-        ? (JSON.parse(readFileSync(join(dataDir, RUNTIME_FILE), 'utf8')) as { pid: number })
+        ? (readJsonObject(join(dataDir, RUNTIME_FILE), "central's runtime record") as { pid: number })
         : undefined;
       if (io.json) {
         io.out(JSON.stringify({ ok: true, running: !!running, lists, events, ...report }));

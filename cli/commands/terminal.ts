@@ -13,6 +13,7 @@ import { applySignedListBytes } from '../../terminal/lists.js';
 import { createTerminalLogger } from '../../terminal/logger.js';
 import { SystemdNotifier } from '../../terminal/sd-notify.js';
 import { buildReport } from '../../terminal/status.js';
+import { readJsonObject } from '../../shared/files.js';
 import { damagedDatabases } from '../../terminal/store/damaged-files.js';
 import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
 import { SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
@@ -189,8 +190,8 @@ Run it while the daemon is stopped (a running daemon takes lists from central). 
     const listKey = new VerifyKey('EdDSA', fromHex(c.listPublicKey, 'listPublicKey'));
     const keyFile = join(dir, 'list-key.json');
     if (existsSync(keyFile)) {
-      const pinned = (JSON.parse(readFileSync(keyFile, 'utf8')) as { publicKey?: string }).publicKey;
-      if (pinned && pinned.toLowerCase() !== c.listPublicKey)
+      const pinned = readJsonObject(keyFile, 'list key file').publicKey;
+      if (typeof pinned === 'string' && pinned.toLowerCase() !== c.listPublicKey)
         io.err(`warning: ${keyFile} names another list key than the one this terminal pins (listPublicKey)`);
     }
     const items = files.map((f) => {

@@ -66,7 +66,11 @@ export const verifyCommands: CommandSpec[] = [
         requirement = { k: e.k, ...(e.v ? { v: e.v } : {}), ...(e.c ? { c: [e.c] } : {}) };
       }
       const now = optNum(cmd, 'at') ?? Math.floor(Date.now() / 1000);
-      const d = verify(payload, store, { now, requirement, windowSeconds: optNum(cmd, 'window') ?? 30 });
+      const d = verify(payload, store, {
+        now,
+        ...(requirement ? { requirement } : {}),
+        windowSeconds: optNum(cmd, 'window') ?? 30,
+      });
       if (io.json) io.out(JSON.stringify({ ...d, now }));
       else {
         io.out(

@@ -13,9 +13,52 @@ export type Db = Database.Database;
 export class StoreCorruptError extends Error {
   override name = 'StoreCorruptError';
 }
-/** The disk (or the configured page limit) is full: nothing more can be recorded. */
-export class StorageFullError extends Error {
+/** The database could not read or write (the decision or list was not recorded). */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    message: string,
+    /** SQLite's code, e.g. SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_BUSY. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+/** The disk (or the configured page limit) is full: nothing more can be recorded until space is freed. */
+export class StorageFullError extends StorageError {
   override name = 'StorageFullError';
+}
+/** The disk failed a read or write (SQLITE_IOERR*): a hardware or file-system problem, not a full disk. */
+export class StorageIoError extends StorageError {
+  override name = 'StorageIoError';
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/** The disk (or the page limit) is full: SQLITE_FULL only (an I/O error is another problem). */
+export function isFull(err: unknown): boolean {
+  return err instanceof StorageFullError || sqliteCode(err) === 'SQLITE_FULL';
+}
+
+/** An error from the database itself (as opposed to a bug in the code around it). */
+export function isStorageError(err: unknown): boolean {
+  return err instanceof StorageError || sqliteCode(err) !== undefined;
+}
+
+/**
+ * Rethrows a database error as the StorageError that names it (full, I/O, other); anything else (a bug)
+ * is rethrown unchanged.
+ */
+export function asStorageError(err: unknown, what: string): unknown {
+  const code = sqliteCode(err);
+  if (code === undefined) return err;
+  const message = `${what}: ${(err as Error).message}`;
+  if (code === 'SQLITE_FULL') return new StorageFullError(message, code);
+  if (code.startsWith('SQLITE_IOERR')) return new StorageIoError(message, code);
+  return new StorageError(message, code);
 }
 
 /** The WAL is checkpointed once it holds this much, whatever the time (a burst must not fill the disk). */
@@ -39,10 +82,6 @@ export const META_KEYS = [
 ] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
-export function isFull(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
-}
 function isCorrupt(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';

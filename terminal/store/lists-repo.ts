@@ -11,7 +11,7 @@ import {
 } from '../../shared/lists.js';
 import type { TrustedIssuerKey } from '../../shared/store.js';
 import { readCardDelta, readCardSnapshot } from '../cards.js';
-import { isFull, StorageFullError, type Connection, type Db } from './db.js';
+import { asStorageError, type Connection, type Db } from './db.js';
 
 export interface ListVersionInfo {
   version: number;
@@ -82,9 +82,7 @@ export class ListsRepo {
     try {
       tx.immediate();
     } catch (err) {
-      if (isFull(err))
-        throw new StorageFullError(`cannot apply the ${list.type} list: ${(err as Error).message}`);
-      throw err;
+      throw asStorageError(err, `cannot apply the ${list.type} list`);
     }
     if (list.type === 'trust' && check === 'apply') this.onTrustApplied();
     return check;

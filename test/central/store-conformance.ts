@@ -25,11 +25,11 @@ const terminal = (id: string): NewTerminal => ({
   createdAt: 1,
 });
 
-export function storeConformance(name: string, open: () => Promise<CentralStore | undefined>): void {
-  describe(`CentralStore conformance: ${name}`, () => {
+/** `skip`: the backend is missing here (its tests show as skipped, never as passed). */
+export function storeConformance(name: string, open: () => Promise<CentralStore>, skip = false): void {
+  describe.skipIf(skip)(`CentralStore conformance: ${name}`, () => {
     const withStore = (fn: (s: CentralStore) => Promise<void>) => async () => {
       const s = await open();
-      if (!s) return;
       try {
         await fn(s);
       } finally {
