@@ -87,7 +87,11 @@ export default tseslint.config(
   ...layer('issuer/**/*.ts', ['**/terminal/**', '**/central/**', ...DRIVERS, ...NOT_IMPORTED]),
   ...layer('terminal/**/*.ts', ['**/central/**', '**/issuer/**', ...NOT_IMPORTED], {
     'terminal/store/**': ['better-sqlite3'],
-    'terminal/adapters/**': ['mqtt', 'nfc-pcsc', 'serialport', 'node-hid'],
+    'terminal/adapters/**': ['mqtt', 'serialport'],
+    // Hardware libraries only in their thin shells: everything else works on typed scans and device health.
+    'terminal/io/serial-port.ts': ['serialport'],
+    'terminal/io/hid-scanner.ts': ['node-hid'],
+    'terminal/io/pcsc/host.ts': ['nfc-pcsc', '@pokusew/pcsclite'],
   }),
   ...layer('central/**/*.ts', ['**/terminal/**', ...NOT_IMPORTED], {
     'central/store/sqlite.ts': ['better-sqlite3'],

@@ -2,10 +2,10 @@
 // state and the admin API, started in order and stopped in reverse. `startCentral` is the in-process API
 // the CLI, the demo and the tests use.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { boundedStep } from '../shared/deadline.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
@@ -13,19 +13,23 @@ import { loadOrCreateAdminToken } from './admin-token.js';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { CentralAdmin } from './admin.js';
 import { CENTRAL_USER } from './broker-auth.js';
-import { EmbeddedBroker } from './broker.js';
+import { EmbeddedBroker, type StatusRate } from './broker.js';
+import type { GuardLimits } from './broker-guard.js';
+import type { LoginLimits } from './login-limiter.js';
+import { ReplayRelay } from './replay-relay.js';
+import { privateDir } from '../shared/private-files.js';
 import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
-import { Ingest, type IngestCounters } from './ingest.js';
+import { Ingest, type IngestCounters, type IngestQuotas } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { TerminalRequests } from './terminal-requests.js';
-import { loadOrCreateListKey } from './list-key.js';
+import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import { isPostgresUrl, openStore } from './store/open.js';
 import type { StoreHealth } from './store/outage.js';
 import { PostgresLeaderLease } from './store/pg-lease.js';
-import type { CentralListType, CentralStore } from './store/types.js';
+import type { Alert, CentralListType, CentralStore } from './store/types.js';
 import { startEnrollment, type Enrollment, type EnrollOptions } from './enrollment.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
@@ -47,6 +51,8 @@ export interface CentralOptions {
   logger?: Logger;
   /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
   listKey?: KeyPair;
+  /** The fleet card key (from the issuer folder); default: card-key.hex in dataDir, created on first start. */
+  cardKey?: Uint8Array;
   /** Bearer token for the admin HTTP API (default: DATA/admin.token, created on first start, mode 0600). */
   adminToken?: string;
   /** URL terminals are told at enrollment (default: the broker's). */
@@ -68,6 +74,13 @@ export interface CentralOptions {
    * certificate: `enroll.tls`, else `tls` (the broker's), else a self-signed one made in DATA/enroll-tls/.
    */
   enroll?: EnrollOptions;
+  /** Socket guard of the embedded broker (docs/security.md); tests and benches may change them. */
+  brokerLimits?: Partial<GuardLimits>;
+  loginLimits?: LoginLimits;
+  statusRate?: StatusRate;
+  quotas?: Partial<IngestQuotas>;
+  /** Batch window of the fleet-wide replay relay (default 100 ms). */
+  replayRelayMs?: number;
 }
 
 export interface CentralStatus extends FleetReport {
@@ -78,7 +91,17 @@ export interface CentralStatus extends FleetReport {
   database: StoreHealth;
   /** Whether this worker is the one that publishes lists and beacons, and what it published. */
   publisher: { leader: boolean; snapshots: number; deltas: number; beacons: number };
-  broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
+  broker: {
+    kind: 'embedded' | 'external';
+    url: string;
+    clients?: number;
+    /** Connections closed by the socket guard, by reason. */
+    refused?: Record<string, number>;
+  };
+  /** Alerts for an operator (seq conflicts, refused gaps, quotas, replays across terminals), newest first. */
+  alerts: { total: number; recent: Alert[] };
+  /** Replay keys relayed to the fleet. */
+  replayRelayed: number;
 }
 
 export interface Central {
@@ -96,6 +119,10 @@ export interface Central {
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
   unsuspend(sub: string): Promise<number>;
+  /** Card bindings (cards list): UIDs are hashed with the fleet card key before anything is stored. */
+  bindCard: CentralAdmin['lists']['bindCard'];
+  blockCard: CentralAdmin['lists']['blockCard'];
+  unbindCard: CentralAdmin['lists']['unbindCard'];
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
   adoptIssuerFolder: CentralAdmin['lists']['adoptIssuerFolder'];
@@ -107,10 +134,15 @@ export interface Central {
    */
   sendCommand(terminalId: string, cmd: Command): Promise<void>;
   enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
+  /** `central accept-gap`: see CentralStore.acceptGap. Logged. */
+  acceptGap(terminal: string, fromSeq: number): Promise<{ before: number; after: number }>;
+  /** `central retire`: revokes the terminal's MQTT user, keeps its events. */
+  retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }>;
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
-  stop(): Promise<void>;
+  /** Stops every part in reverse, each step bounded (shared/lifecycle.ts); true when all finished in time. */
+  stop(): Promise<boolean>;
 }
 
 function brokerCredentials(url: string): { url: string; username: string; password: string } {
@@ -136,8 +168,9 @@ interface BrokerSide {
 
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
-  mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
+  const cardKey = opts.cardKey ?? loadOrCreateCardKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
     onHealthChange: (h) =>
       h.state === 'ok'
@@ -157,8 +190,8 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       opts,
       logger,
       life,
-      async (u, s) =>
-        (await late.admin!.auth.authenticate(u, s)) ?? (await late.requests?.authenticate(u, s)),
+      async (u, s, address) =>
+        (await late.admin!.auth.authenticate(u, s, address)) ?? (await late.requests?.authenticate(u, s)),
     );
     const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
     const leadership = chooseLeadership(opts, logger);
@@ -171,26 +204,29 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
+    const relay = new ReplayRelay(listKey, (t, p) => publish(t, p), logger, opts.replayRelayMs);
+    life.started('replay relay', () => relay.stop());
     // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
     // subscribing how far central is, before it sends anything.
-    const ingest = new Ingest(
-      store,
-      (t, p) => publish(t, p, true),
-      logger,
-      listKey,
-      (t) => late.requests?.pendingKey(t),
-    );
-    const fleet = new Fleet(store, logger);
+    const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey, {
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      onPresentations: (keys) => relay.add(keys),
+      pendingKey: (t) => late.requests?.pendingKey(t),
+    });
+    const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
       store,
       publisher,
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
+      cardKey,
       mqttUrl: () => side.mqttUrl,
       protocolVersion: side.protocolVersion,
       ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+      ...(opts.loginLimits ? { loginLimits: opts.loginLimits } : {}),
+      ...(side.broker ? { disconnect: (id: string) => side.broker!.disconnect(id) } : {}),
       onTerminalChanged: (id) => {
         ingest.forget(id);
         publishFirstAck(store, listKey, publish, id, logger);
@@ -215,9 +251,10 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         })
       : undefined;
     if (enrollment) life.started('enrollment listener', () => enrollment.stop());
-    await startIngest(side, ingest, fleet, life);
+    // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
+    await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
-    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, relay);
     const health = async () => {
       const database = await store.ping();
       const brokerUp = side.link.connected;
@@ -246,11 +283,16 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
       unsuspend: (sub) => a.unsuspend(sub),
+      bindCard: (uid, b) => a.bindCard(uid, b),
+      blockCard: (uid) => a.blockCard(uid),
+      unbindCard: (uid) => a.unbindCard(uid),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
       adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
       addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, role, ttl) => r.createEnrollmentCode(t, role, ttl),
       enroll: (code, pk, alg) => r.enroll(code, pk, alg),
+      acceptGap: (t, from) => admin.incidents.acceptGap(t, from),
+      retire: (t) => r.retire(t),
       sendCommand: async (id, cmd) => {
         await admin.commands.send(id, cmd);
       },
@@ -258,10 +300,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       eventCount: (t) => store.eventCount(t),
       events: (t, after, limit) => store.events(t, after, limit),
       stop: async () => {
-        await publisher.idle();
-        await ingest.idle();
-        await life.stopAll();
-        logger.info('central stopped');
+        const drained =
+          (await boundedStep(() => publisher.idle())) && (await boundedStep(() => ingest.idle()));
+        const clean = (await life.stopAll()) && drained;
+        logger.info({ clean }, 'central stopped');
+        return clean;
       },
     };
   });
@@ -272,7 +315,11 @@ async function startBroker(
   opts: CentralOptions,
   logger: Logger,
   life: Lifecycle,
-  authenticate: (username: string, secret: string) => ReturnType<CentralAdmin['auth']['authenticate']>,
+  authenticate: (
+    username: string,
+    secret: string,
+    address: string,
+  ) => ReturnType<CentralAdmin['auth']['authenticate']>,
 ): Promise<BrokerSide> {
   if (opts.broker !== undefined) {
     const c = brokerCredentials(opts.broker);
@@ -299,6 +346,8 @@ async function startBroker(
     ...(opts.tls ? { tls: opts.tls } : {}),
     auth: { authenticate },
     logger,
+    ...(opts.brokerLimits ? { limits: opts.brokerLimits } : {}),
+    ...(opts.statusRate ? { statusRate: opts.statusRate } : {}),
   });
   await broker.start();
   life.started('broker', () => broker.stop());
@@ -322,14 +371,20 @@ async function startBroker(
 }
 
 /** Connects central's link and routes terminal events to ingest and statuses to the fleet. */
-async function startIngest(side: BrokerSide, ingest: Ingest, fleet: Fleet, life: Lifecycle): Promise<void> {
+async function startIngest(
+  side: BrokerSide,
+  ingest: Ingest,
+  fleet: Fleet,
+  life: Lifecycle,
+  onTerminalOnline: () => void,
+): Promise<void> {
   await side.link.start(
     [side.broker ? topics.allEvents : topics.sharedEvents, topics.allStatus],
     async (topic, payload) => {
       const t = parseTerminalTopic(topic);
       if (!t) return;
       if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-      else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+      else if (t.leaf === 'status' && (await fleet.handleStatus(t.terminalId, payload))) onTerminalOnline();
     },
   );
   life.started('broker link', () => side.link.stop());
@@ -343,6 +398,7 @@ function statusReport(
   side: BrokerSide,
   leadership: Leadership,
   publisher: ListPublisher,
+  relay: ReplayRelay,
 ): () => Promise<CentralStatus> {
   return async () => {
     const lists: CentralStatus['lists'] = {};
@@ -358,8 +414,15 @@ function statusReport(
       database: store.health(),
       publisher: { leader: leadership.isLeader, ...publisher.counters },
       broker: side.broker
-        ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
+        ? {
+            kind: 'embedded',
+            url: side.mqttUrl,
+            clients: side.broker.connectedClients,
+            refused: { ...side.broker.refusedConnections },
+          }
         : { kind: 'external', url: redactUrl(opts.broker!) },
+      alerts: { total: await store.alertCount(), recent: await store.alerts(20) },
+      replayRelayed: relay.relayed,
     };
   };
 }

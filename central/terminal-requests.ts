@@ -17,8 +17,6 @@ import type { CentralAdmin } from './admin.js';
 import { checkSecret, DEFAULT_SCRYPT_COST, hashSecret, mosquittoHash, newSecret } from './secrets.js';
 import type { CentralStore } from './store/types.js';
 
-/** secret_hash of a retired terminal: never a valid scrypt record, so no secret matches it. */
-export const RETIRED_HASH = 'retired';
 const PENDING_TTL_MS = 15 * 60_000;
 
 interface Pending {
@@ -79,7 +77,7 @@ export class TerminalRequests {
 
   async handle(r: TerminalRequest): Promise<Record<string, unknown>> {
     const rec = await this.opts.store.terminal(r.terminal);
-    if (!rec || rec.secretHash === RETIRED_HASH)
+    if (!rec || rec.retiredAt !== undefined)
       throw new RequestRefused(404, `terminal: "${r.terminal}" is not enrolled at this central`);
     const now = Date.now();
     const current = new VerifyKey(rec.alg, rec.publicKey);
@@ -123,12 +121,8 @@ export class TerminalRequests {
     }
     // retire
     this.pending.delete(r.terminal);
-    await this.opts.store.replaceTerminalCredentials(r.terminal, {
-      alg: rec.alg,
-      publicKey: rec.publicKey,
-      secretHash: RETIRED_HASH,
-      mosquittoHash: RETIRED_HASH,
-    });
+    // central's own retirement (as `passgate central retire`): retiredAt, MQTT user refused, alert.
+    await this.opts.admin.registry.retire(r.terminal);
     this.opts.admin.credentialsChanged(r.terminal);
     this.log.info({ terminal: r.terminal, unsynced: r.unsynced ?? 0 }, 'terminal retired itself');
     return { retired: true, terminal: r.terminal };

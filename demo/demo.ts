@@ -9,7 +9,13 @@ import { base45Decode, base45Encode } from '../shared/base45.js';
 import type { Entitlement } from '../shared/credential.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { Wallet } from '../wallet/wallet.js';
-import { bootTerminal, enrollTerminal, type DemoTerminal, type TerminalSpec } from '../testkit/fleet.js';
+import {
+  bootTerminal,
+  enrollTerminal,
+  waitForPublishedLists,
+  type DemoTerminal,
+  type TerminalSpec,
+} from '../testkit/fleet.js';
 import { waitFor } from '../testkit/wait.js';
 
 const TERMINALS: TerminalSpec[] = [
@@ -91,11 +97,11 @@ export async function runDemo(io: DemoIo): Promise<number> {
       const configFile = await enrollTerminal(central, work, spec);
       terminals.set(spec.id, { spec, configFile, running: await bootTerminal(configFile, logger, true) });
     }
-    const listsIn = await waitFor('lists on every terminal', () =>
-      [...terminals.values()].every((t) => {
-        const l = t.running.report().lists;
-        return l.trust !== undefined && l.revocation !== undefined;
-      }),
+    // Not just "a" list: the versions central published (a terminal still on the empty first trust list
+    // would deny the first codes with lists_missing).
+    const listsIn = await waitForPublishedLists(
+      central,
+      [...terminals.values()].map((t) => t.running),
     );
     say(`  terminals: ${TERMINALS.map((t) => `${t.id} (${t.role})`).join(', ')}`);
     say(

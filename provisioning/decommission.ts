@@ -46,10 +46,9 @@ async function drainStopped(config: TerminalConfig, dbFile: string, deadline: nu
   if (!config.mqtt || unsynced(dbFile) === 0) return unsynced(dbFile);
   const drainConfig: TerminalConfig = {
     ...config,
-    inputs: { ...config.inputs, stdin: false },
+    inputs: [],
     http: { host: '127.0.0.1', port: 0 },
   };
-  delete drainConfig.inputs.tcp;
   const t = await startTerminal(drainConfig, { logger: pino({ level: 'silent' }), consoleOutput: false });
   try {
     return await waitDrained(dbFile, deadline);

@@ -2,7 +2,7 @@
 // Nothing is recorded (the pipeline's preview: no event, no replay consumed, no passage), no output is
 // driven (no gate opens). The daemon must be stopped first: inputs are exclusive (one process owns the
 // scanner, the TCP port), so running both would take scans away from the gate. The inputs are the same
-// classes the daemon uses (terminal/inputs), with the same line hygiene.
+// devices the daemon builds from the config's input list (terminal/io/registry.ts), same line hygiene.
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { fromHex } from '../shared/bytes.js';
@@ -11,9 +11,12 @@ import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { TerminalClock } from '../terminal/clock.js';
 import { dbPath, loadConfig } from '../terminal/config.js';
 import { TerminalBus } from '../terminal/events.js';
-import type { LineInput, LineResponse } from '../terminal/inputs/line-input.js';
-import { StdinLineInput } from '../terminal/inputs/stdin.js';
-import { TcpLineInput } from '../terminal/inputs/tcp.js';
+import type { InputConfig } from '../terminal/io/config.js';
+import type { InputDevice, ScanResponse } from '../terminal/io/device.js';
+import type { Scan } from '../terminal/io/scan.js';
+import { buildInputs } from '../terminal/io/registry.js';
+import { StdinInput } from '../terminal/io/stdin.js';
+import { TcpInput } from '../terminal/io/tcp.js';
 import { loadCardKey } from '../terminal/keys.js';
 import { TerminalMetrics } from '../terminal/metrics.js';
 import { DecisionPipeline } from '../terminal/pipeline.js';
@@ -45,13 +48,16 @@ export interface ScanTestOptions {
   stopSignal?: Promise<void>;
 }
 
-function describe(line: string): string {
-  const body = line.replace(/^(in|out) /, '');
-  const card = /^card:([0-9a-fA-F]+)$/i.exec(body);
-  if (card)
-    return `card (UID hash ${createHash('sha256').update(card[1]!.toLowerCase()).digest('hex').slice(0, 8)}…)`;
-  if (body.startsWith('PG1:')) return `QR code (PG1, ${body.length} chars)`;
-  return `barcode (${body.length} chars)`;
+function describe(scan: Scan): string {
+  if (scan.kind === 'card')
+    return `card (UID hash ${createHash('sha256').update(scan.uid).digest('hex').slice(0, 8)}…)`;
+  if (scan.kind === 'qr' && scan.text.startsWith('PG1:')) return `QR code (PG1, ${scan.text.length} chars)`;
+  return `barcode (${scan.text.length} chars)`;
+}
+
+function tcpHost(list: readonly InputConfig[], name: string): string {
+  for (const c of list) if (c.type === 'tcp' && c.name === name) return c.host;
+  return '127.0.0.1';
 }
 
 export async function scanTest(o: ScanTestOptions): Promise<{ lines: number }> {
@@ -67,7 +73,7 @@ export async function scanTest(o: ScanTestOptions): Promise<{ lines: number }> {
   const logger = pino({ level: 'silent' });
   const store = new SqliteStore(dbPath(config));
   store.open();
-  const inputs: LineInput[] = [];
+  const inputs: InputDevice[] = [];
   try {
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
     const clock = new TerminalClock(store.clock, listKey, {
@@ -84,39 +90,40 @@ export async function scanTest(o: ScanTestOptions): Promise<{ lines: number }> {
       logger,
       ...(cardKey ? { cardKey } : {}),
     });
-    const hygiene = {
-      maxLineLength: config.inputs.maxLineLength,
-      repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-    };
-    let tcp: TcpLineInput | undefined;
-    if (config.inputs.tcp)
-      inputs.push((tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger)));
-    if (config.inputs.stdin || o.stdin) inputs.push(new StdinLineInput(hygiene, logger));
+    inputs.push(...(await buildInputs(config.inputs, logger)));
+    if (o.stdin && !inputs.some((i) => i.type === 'stdin'))
+      inputs.push(
+        new StdinInput({ type: 'stdin', name: 'stdin', maxLineLength: 4096, repeatIgnoreMs: 1500 }, logger),
+      );
     if (inputs.length === 0)
       throw new Refused(
         'no_inputs',
-        'the config has no inputs to test (inputs.tcp or inputs.stdin), and --stdin was not given',
+        'the config has no inputs to test (the inputs list is empty), and --stdin was not given',
       );
 
     let lines = 0;
     let finish!: () => void;
     const done = new Promise<void>((r) => (finish = r));
-    const handler = (line: string, source: string): Promise<LineResponse> => {
-      const d = pipeline.preview(line);
-      lines++;
-      o.onScan({
-        source,
-        read: describe(line),
-        decision: d.decision,
-        reason: d.reason,
-        explanation: REASON_TEXT[d.reason],
-      });
-      if (o.count !== undefined && lines >= o.count) finish();
-      return Promise.resolve({ decision: d.decision, reason: d.reason, seq: null });
+    const sink = {
+      scan: (scan: Scan): Promise<ScanResponse> => {
+        const d = pipeline.previewScan(scan);
+        lines++;
+        o.onScan({
+          source: scan.input,
+          read: describe(scan),
+          decision: d.decision,
+          reason: d.reason,
+          explanation: REASON_TEXT[d.reason],
+        });
+        if (o.count !== undefined && lines >= o.count) finish();
+        return Promise.resolve({ decision: d.decision, reason: d.reason, seq: null });
+      },
+      ignored: (why: string, source: string) => o.onScan({ source, read: 'a line', ignored: why }),
     };
-    for (const input of inputs)
-      await input.start(handler, (why, source) => o.onScan({ source, read: 'a line', ignored: why }));
-    o.onReady?.(inputs.map((i) => (i === tcp ? `tcp ${config.inputs.tcp!.host}:${tcp.port}` : i.name)));
+    for (const input of inputs) await input.start(sink);
+    o.onReady?.(
+      inputs.map((i) => (i instanceof TcpInput ? `tcp ${tcpHost(config.inputs, i.name)}:${i.port}` : i.name)),
+    );
     const timer = setTimeout(finish, (o.seconds ?? 300) * 1000);
     await Promise.race([done, o.stopSignal ?? new Promise(() => undefined)]);
     clearTimeout(timer);

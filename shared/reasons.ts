@@ -20,6 +20,7 @@ export const POLICY_REASONS = [
   'capacity_full',
   'clock_untrusted',
   'lists_stale',
+  'lists_missing',
   'storage_failure',
   'internal_error',
 ] as const;
@@ -62,6 +63,8 @@ export const REASON_TEXT: Record<Reason, string> = {
   capacity_full: 'venue is at capacity',
   clock_untrusted: 'terminal cannot trust its clock and policy says fail closed',
   lists_stale: 'terminal lists are too old and policy says fail closed',
+  lists_missing:
+    "terminal's trust list is missing or older than central's: check its link to central (passgate terminal status) or load lists (passgate terminal load-lists)",
   storage_failure: 'terminal could not record the decision',
   internal_error: 'terminal could not decide (a fault it logged); the gate stays closed',
   card_unknown: 'card is not bound to a member',

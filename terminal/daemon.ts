@@ -9,12 +9,19 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import type { LineInput } from './inputs/line-input.js';
-import { StdinLineInput } from './inputs/stdin.js';
-import { TcpLineInput } from './inputs/tcp.js';
+import type { InputDevice, InputSink, OutputDevice } from './io/device.js';
+import {
+  buildInputs,
+  buildOutputs,
+  HealthWatch,
+  reasonCode,
+  type DeviceState,
+  type HealthTransition,
+} from './io/registry.js';
+import { stdinEndMeansDone, StdinInput } from './io/stdin.js';
+import { TcpInput } from './io/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
-import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
@@ -22,6 +29,7 @@ import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
 import type { MqttSync } from './adapters/mqtt-sync.js';
 import { Lifecycle } from '../shared/lifecycle.js';
+import { CentralListVersions } from './central-lists.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
@@ -29,12 +37,19 @@ import { TerminalSyncPort } from './sync-port-impl.js';
 
 export interface StartOptions {
   logger: Logger;
-  /** Default true: print decisions to stdout as OPEN/DENIED lines. */
+  /** Default true: console outputs in the config print OPEN/DENIED lines on stdout; false drops them. */
   consoleOutput?: boolean;
-  /** Extra outputs (hardware, the demo's screen). */
+  /** Extra outputs besides the configured ones (the demo's screen). */
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
+  /**
+   * Before opening the inputs, wait up to this long for the lists central announced (default 0: open at
+   * once; a code shown before the lists arrive is denied with lists_missing). For piped input in scripts.
+   */
+  waitListsMs?: number;
+  /** Called once when every input has ended (stdin closed and no other input): the caller may stop. */
+  onInputsEnded?: () => void;
 }
 
 export interface RunningTerminal {
@@ -44,6 +59,8 @@ export interface RunningTerminal {
   pipeline: DecisionPipeline;
   tcpPort: number | undefined;
   httpPort: number;
+  /** Central's announced list versions against the ones held here. */
+  centralLists: CentralListVersions;
   /** The health report, with the sync link's state when MQTT is configured. */
   report(): TerminalReport & { mqtt?: { connected: boolean } };
   /**
@@ -51,9 +68,27 @@ export interface RunningTerminal {
    * SIGHUP). The outbox is untouched: anything not acked is sent again under the new credentials.
    */
   reloadCredentials(): Promise<void>;
-  /** Decide one line in-process (same path as an input line). */
+  /** Decide one line in-process, in the stdin/TCP simulation syntax (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
-  stop(): Promise<void>;
+  /** Resolves once the terminal holds what central announced (true), or after ms (false). */
+  waitForLists(ms: number): Promise<boolean>;
+  /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
+  waitForDrain(ms: number): Promise<boolean>;
+  /** Stops every part in reverse, each step bounded; true when all finished in time. */
+  /** The configured inputs and outputs (terminal/io/registry.ts). */
+  inputs: InputDevice[];
+  outputs: OutputDevice[];
+  stop(): Promise<boolean>;
+}
+
+/** Polls `check` every 50 ms until it holds (true) or `ms` passed (false). */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 
 function readSecretFile(path: string, field: string): string {
@@ -114,9 +149,16 @@ interface Core {
   bus: TerminalBus;
   clock: TerminalClock;
   metrics: TerminalMetrics;
-  outputs: GateOutput[];
+  outputs: OutputDevice[];
+  inputs: InputDevice[];
+  /** Set once the inputs run: the health of every device, for reports and the status topic. */
+  watch: { health?: HealthWatch };
+  devices: () => Record<string, DeviceState>;
   pipeline: DecisionPipeline;
   port: TerminalSyncPort;
+  centralLists: CentralListVersions;
+  /** True once the MQTT sync client runs. */
+  syncing: boolean;
   /** The running MQTT client (replaced by reloadCredentials). */
   sync: { client?: MqttSync | undefined };
   report: () => TerminalReport & { mqtt?: { connected: boolean } };
@@ -126,7 +168,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
   const logger = options.logger;
   const life = new Lifecycle(logger);
   return life.run(async () => {
-    const core = openCore(config, options, life);
+    const core = await openCore(config, options, life);
     await startOutputs(core);
     const httpPort = await startHealth(core);
     await startSync(core);
@@ -134,9 +176,15 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     life.started('pipeline', () => core.pipeline.drain());
+    const { port, bus, store, pipeline, report, centralLists, inputs, outputs } = core;
+    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
+    if (core.syncing && (options.waitListsMs ?? 0) > 0 && !(await waitForLists(options.waitListsMs!)))
+      logger.warn(
+        { announced: centralLists.announcedVersions(), held: store.lists.versions() },
+        'lists from central did not arrive in time; opening the inputs anyway',
+      );
     const tcpPort = await startInputs(core);
     logReady(core);
-    const { port, bus, store, pipeline, report } = core;
     let reloading: Promise<void> = Promise.resolve();
     return {
       port,
@@ -145,16 +193,21 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       pipeline,
       tcpPort,
       httpPort,
+      centralLists,
       report,
       reloadCredentials: () => (reloading = reloading.then(() => reloadCredentials(core))),
       submit: (line, source = 'api') => pipeline.handle(line, source),
+      waitForLists,
+      waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
+      inputs,
+      outputs,
       stop: () => life.stopAll(),
     };
   });
 }
 
-/** The store (quick_check, migrations), the keys, and the parts built on them. */
-function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
+/** The store (quick_check, migrations), the keys, and the parts built on them (devices: no I/O yet). */
+async function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Promise<Core> {
   const logger = options.logger;
   const store = new SqliteStore(dbPath(config));
   store.open({ reserve: true });
@@ -176,14 +229,19 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
   const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
   const bus = new TerminalBus(logger);
+  const centralLists = new CentralListVersions(() => store.lists.versions());
   const clock = new TerminalClock(store.clock, listKey, {
     beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
   });
   const metrics = new TerminalMetrics();
-  const outputs: GateOutput[] = [
-    ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-    ...(options.outputs ?? []),
+  const configured = config.outputs.filter((o) => !(o.type === 'console' && options.consoleOutput === false));
+  const outputs: OutputDevice[] = [
+    ...(await buildOutputs(configured, logger)),
+    ...(options.outputs ?? []).map(asDevice),
   ];
+  const inputs = await buildInputs(config.inputs, logger);
+  const watch: Core['watch'] = {};
+  const devices = () => watch.health?.snapshot() ?? {};
   const pipeline = new DecisionPipeline({
     config,
     store,
@@ -192,6 +250,7 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     metrics,
     outputs,
     logger: logger.child({ component: 'pipeline' }),
+    centralLists,
     ...(cardKey ? { cardKey } : {}),
   });
   const port = new TerminalSyncPort({
@@ -200,11 +259,13 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     bus,
     listKey,
+    centralLists,
     logger: logger.child({ component: 'sync' }),
+    readers: () => readersForStatus(devices()),
   });
   const sync: Core['sync'] = {};
   const report = () => ({
-    ...buildReport(config, store, clock, { storageFailing: pipeline.storageFailing }),
+    ...buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() }),
     ...(sync.client ? { mqtt: { connected: sync.client.connected } } : {}),
   });
   return {
@@ -220,8 +281,13 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     metrics,
     outputs,
+    inputs,
+    watch,
+    devices,
     pipeline,
     port,
+    centralLists,
+    syncing: false,
     report,
   };
 }
@@ -234,7 +300,15 @@ async function startOutputs({ outputs, life }: Core): Promise<void> {
 }
 
 /** /healthz and /metrics; returns the port. */
-async function startHealth({ config, report, metrics, pipeline, logger, life }: Core): Promise<number> {
+async function startHealth({
+  config,
+  report,
+  metrics,
+  pipeline,
+  logger,
+  life,
+  devices,
+}: Core): Promise<number> {
   const http = new HealthServer(
     config.http,
     {
@@ -253,6 +327,7 @@ async function startHealth({ config, report, metrics, pipeline, logger, life }: 
           lists,
           storageFailures: pipeline.storageFailures,
           alerts: pipeline.alerts,
+          devices: devices(),
         });
       },
     },
@@ -286,6 +361,7 @@ async function startSync(core: Core, terminalKey: KeyPair = core.signingKey): Pr
   });
   client.start();
   core.sync.client = client;
+  core.syncing = true;
 }
 
 /** Credential rotation: both files are read first, so a half-written rotation leaves the link as it was. */
@@ -352,35 +428,36 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
   life.started('timers', () => timers.forEach((t) => clearInterval(t)));
 }
 
-/** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
-async function startInputs({
-  config,
-  pipeline,
-  metrics,
-  bus,
-  logger,
-  life,
-}: Core): Promise<number | undefined> {
-  const handler = (line: string, source: string) => pipeline.handle(line, source);
-  const inputs: LineInput[] = [];
-  let tcp: TcpLineInput | undefined;
-  const hygiene = {
-    maxLineLength: config.inputs.maxLineLength,
-    repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-  };
-  if (config.inputs.tcp)
-    inputs.push(
-      (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
-    );
-  if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
-  for (const input of inputs) {
-    await input.start(handler, (why, source) => {
+/** Every configured input, then the health watch over inputs and outputs; returns the TCP port when there is one. */
+async function startInputs(core: Core): Promise<number | undefined> {
+  const { config, pipeline, metrics, bus, logger, life, inputs, outputs, watch } = core;
+  const sink: InputSink = {
+    scan: (scan) => pipeline.handleScan(scan),
+    ignored: (why, source) => {
       metrics.observeIgnored(why);
       bus.emit('inputIgnored', { source, why });
-    });
+    },
+  };
+  // stdin is the only input and something fed it (not /dev/null): its end means nothing is left to read.
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (only instanceof StdinInput && stdinEndMeansDone()) only.onEnd = () => core.options.onInputsEnded?.();
+  for (const input of inputs) {
+    await input.start(sink);
     life.started(`input ${input.name}`, () => input.stop());
   }
-  return tcp?.port;
+  const ioLog = logger.child({ component: 'io' });
+  const health = new HealthWatch(
+    () => [
+      ...inputs.map((device) => ({ kind: 'input' as const, device })),
+      ...outputs.map((device) => ({ kind: 'output' as const, device })),
+    ],
+    (t) => onDeviceTransition(t, { bus, pipeline, metrics, logger: ioLog }),
+  );
+  watch.health = health;
+  health.start();
+  life.started('health watch', () => health.stop());
+  for (const note of config.notes) logger.warn(note);
+  return inputs.find((i): i is TcpInput => i instanceof TcpInput)?.port;
 }
 
 function logReady({ config, report, logger }: Core): void {
@@ -396,4 +473,51 @@ function logReady({ config, report, logger }: Core): void {
     },
     'terminal ready',
   );
+}
+
+/** Outputs passed in code (the demo's screen) may not report health: they count as always there. */
+function asDevice(o: GateOutput): OutputDevice {
+  if ('health' in o && typeof (o as OutputDevice).health === 'function') return o as OutputDevice;
+  return {
+    name: o.name,
+    type: 'custom',
+    start: () => o.start(),
+    show: (s) => o.show(s),
+    stop: () => o.stop(),
+    health: () => ({ state: 'ok' }),
+  };
+}
+
+/** A device changed health: bus, metrics, log, and a committed `reader_fault` event central sees. */
+function onDeviceTransition(
+  t: HealthTransition,
+  deps: { bus: TerminalBus; pipeline: DecisionPipeline; metrics: TerminalMetrics; logger: Logger },
+): void {
+  const { state, reason } = t.to;
+  deps.bus.emit('deviceHealth', {
+    device: t.device,
+    kind: t.kind,
+    type: t.type,
+    from: t.from,
+    state,
+    ...(reason ? { reason } : {}),
+  });
+  deps.metrics.observeDeviceTransition(t.device, state);
+  const entry = { device: t.device, type: t.type, from: t.from, state, reason };
+  if (state === 'ok') deps.logger.info(entry, 'device ok');
+  else deps.logger.warn(entry, state === 'absent' ? 'device absent' : 'device fault');
+  void deps.pipeline.record('reader_fault', {
+    device: t.device,
+    type: t.type,
+    state,
+    reason: reasonCode(reason),
+  });
+}
+
+/** The status topic's `readers`: device name → `ok`, `absent: code` or `fault: code`. */
+function readersForStatus(devices: Record<string, DeviceState>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, d] of Object.entries(devices))
+    out[name] = d.state === 'ok' ? 'ok' : `${d.state}: ${reasonCode(d.reason)}`;
+  return out;
 }

@@ -1,9 +1,10 @@
 // Opening the terminal's SQLite database: WAL with synchronous=FULL (a committed event survives power
 // loss), a quick check, migrations, and the one connection the repositories share. Only terminal/store/
 // imports better-sqlite3.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivate, privateDir, sqliteFiles, withPrivateUmask } from '../../shared/private-files.js';
 import { damagedSiblings } from './damaged-files.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -96,7 +97,8 @@ const RECOVER_HINT =
  * (central would take the new events for duplicates and drop them).
  */
 export function openDatabase(path: string, options: { quickCheck?: boolean } = {}): Db {
-  mkdirSync(dirname(path), { recursive: true });
+  // The data folder and every file in it are the owner's only (movement profiles; docs/security.md).
+  privateDir(dirname(path));
   if (!existsSync(path)) {
     const damaged = damagedSiblings(path);
     if (damaged.length > 0)
@@ -107,8 +109,12 @@ export function openDatabase(path: string, options: { quickCheck?: boolean } = {
       );
   }
   try {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
+    const db = withPrivateUmask(() => {
+      const d = new Database(path);
+      d.pragma('journal_mode = WAL');
+      return d;
+    });
+    makePrivate(...sqliteFiles(path));
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 2000');
     // Checkpoints run between decisions (maintenance.checkpoint()), not inside a commit: keeps the tail

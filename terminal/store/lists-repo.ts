@@ -10,7 +10,7 @@ import {
   type SignedList,
 } from '../../shared/lists.js';
 import type { TrustedIssuerKey } from '../../shared/store.js';
-import { readCardDelta, readCardSnapshot } from '../cards.js';
+import { readCardDelta, readCardSnapshot, type CardBinding } from '../../shared/cards.js';
 import { asStorageError, type Connection, type Db } from './db.js';
 
 export interface ListVersionInfo {
@@ -128,16 +128,21 @@ function applyRevocation(db: Db, list: Extract<SignedList, { type: 'revocation' 
 }
 
 function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
-  const upsert = db.prepare('INSERT OR REPLACE INTO card_bindings (h, sub, blocked) VALUES (?, ?, ?)');
+  const stmt = db.prepare(
+    'INSERT OR REPLACE INTO card_bindings (h, sub, blocked, ent, exp) VALUES (?, ?, ?, ?, ?)',
+  );
+  const upsert = {
+    run: (b: CardBinding) => stmt.run(b.h, b.sub, b.blocked ? 1 : 0, JSON.stringify(b.ent), b.exp ?? null),
+  };
   if (isDelta(list)) {
     const delta = readCardDelta(list.delta);
     const del = db.prepare('DELETE FROM card_bindings WHERE h = ?');
     for (const h of delta.remove) del.run(h);
-    for (const b of delta.upsert) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+    for (const b of delta.upsert) upsert.run(b);
   } else {
     const snapshot = readCardSnapshot(list.snapshot);
     db.exec('DELETE FROM card_bindings');
-    for (const b of snapshot.bindings) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+    for (const b of snapshot.bindings) upsert.run(b);
   }
 }
 

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, keyId } from '../../shared/keys.js';
 import { ListError, type SignedList } from '../../shared/lists.js';
-import { encodeCardDelta, encodeCardSnapshot } from '../cards.js';
+import { encodeCardDelta, encodeCardSnapshot } from '../../shared/cards.js';
 import { recoverStore } from './recover.js';
 import { SqliteStore, StorageFullError } from './sqlite.js';
 
@@ -109,11 +109,18 @@ describe('SqliteStore', () => {
         type: 'cards',
         version: 1,
         issuedAt: 1,
-        snapshot: encodeCardSnapshot([{ h: h(1), sub: 'm1', blocked: false }]),
+        snapshot: encodeCardSnapshot([
+          { h: h(1), sub: 'm1', blocked: false, ent: [{ k: 'library', v: 'central' }], exp: 2_000_000_000 },
+        ]),
       },
       1,
     );
-    expect(store.verifier.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: false });
+    expect(store.verifier.cardBinding(h(1))).toEqual({
+      sub: 'm1',
+      blocked: false,
+      ent: [{ k: 'library', v: 'central' }],
+      exp: 2_000_000_000,
+    });
     store.lists.apply(
       {
         type: 'cards',
@@ -124,7 +131,7 @@ describe('SqliteStore', () => {
       },
       1,
     );
-    expect(store.verifier.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: true });
+    expect(store.verifier.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: true, ent: [] });
     expect(() =>
       store.lists.apply(
         {

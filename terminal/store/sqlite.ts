@@ -3,6 +3,7 @@
 // together or not at all).
 import type { TerminalEvent } from '../../shared/events.js';
 import { ClockRepo } from './clock-repo.js';
+import { CommandsRepo } from './commands-repo.js';
 import {
   asStorageError,
   Connection,
@@ -46,6 +47,7 @@ interface Parts {
   clock: ClockRepo;
   lists: ListsRepo;
   maintenance: Maintenance;
+  commands: CommandsRepo;
 }
 
 export class SqliteStore {
@@ -80,6 +82,7 @@ export class SqliteStore {
       clock: new ClockRepo(conn),
       lists: new ListsRepo(conn, () => verifier.reloadKeys()),
       maintenance: new Maintenance(conn, verifier, `${this.path}-wal`, reserve),
+      commands: new CommandsRepo(conn),
     };
     conn.reload();
   }
@@ -106,6 +109,9 @@ export class SqliteStore {
   }
   get maintenance(): Maintenance {
     return this.open_.maintenance;
+  }
+  get commands(): CommandsRepo {
+    return this.open_.commands;
   }
 
   /** Reloads the in-memory caches (meta counters, trust keys) from disk now (central's `reload`). */

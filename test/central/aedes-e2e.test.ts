@@ -29,7 +29,7 @@ interface Term {
 
 async function terminal(id: string, events: number): Promise<Term> {
   const key = generateKeyPair('EdDSA');
-  const creds = await central.addTerminal(id, 'gate', key.publicKey);
+  const creds = await central.addTerminal(id, 'turnstile', key.publicKey);
   const port = new FakePort(id, central.listPublicKey);
   port.commit(events);
   const sync = new MqttSync(port, {

@@ -83,7 +83,7 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
     }[] = [];
     for (const id of ['t-a', 't-b', 't-c']) {
       const key = generateKeyPair('EdDSA');
-      const creds = await w1.addTerminal(id, 'gate', key.publicKey);
+      const creds = await w1.addTerminal(id, 'turnstile', key.publicKey);
       terms.push({ id, key, creds, port: new FakePort(id, w1.listPublicKey) });
     }
     await configure(); // the new terminals' hashes go into mosquitto's password file
