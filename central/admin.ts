@@ -47,9 +47,11 @@ export class CentralAdmin {
   readonly lists: ListAdmin;
   readonly registry: TerminalRegistry;
   readonly commands: CommandSender;
+  private readonly onChanged: (id: string) => void;
   readonly incidents: Incidents;
 
   constructor(opts: AdminOptions) {
+    this.onChanged = (id) => opts.onTerminalChanged?.(id);
     const log = opts.logger.child({ component: 'admin' });
     this.auth = new CentralBrokerAuth(
       opts.store,
@@ -77,5 +79,11 @@ export class CentralAdmin {
     });
     this.commands = new CommandSender(opts.store, opts.listKey, opts.publish, log);
     this.incidents = new Incidents(opts.store, log);
+  }
+
+  /** After a terminal's key or secret changed outside enrollment (rotation, retirement): drop caches. */
+  credentialsChanged(id: string): void {
+    this.auth.forget(id);
+    this.onChanged(id);
   }
 }

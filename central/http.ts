@@ -53,6 +53,8 @@ export interface AdminHttpOptions {
   /** The bearer token every admin request must carry (see admin-token.ts). */
   token: string;
   logger: Logger;
+  /** With the enrollment listener: the string carrying a new code, central's address and fingerprint. */
+  enrollmentString?: (code: string) => { enrollment: string; enrollUrl: string; fingerprint: string };
 }
 
 /** Routes open without the admin token. */
@@ -106,7 +108,7 @@ export class AdminHttp {
           r.role,
           r.ttlSeconds === undefined ? undefined : r.ttlSeconds * 1000,
         );
-        return { code } satisfies EnrollCodeResponse;
+        return { code, ...this.opts.enrollmentString?.(code) } satisfies EnrollCodeResponse;
       }
       case R.acceptGap: {
         const r = readAcceptGapRequest(body);

@@ -22,6 +22,7 @@ import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
 import { Ingest, type IngestCounters, type IngestQuotas } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
+import { TerminalRequests } from './terminal-requests.js';
 import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
@@ -29,6 +30,7 @@ import { isPostgresUrl, openStore } from './store/open.js';
 import type { StoreHealth } from './store/outage.js';
 import { PostgresLeaderLease } from './store/pg-lease.js';
 import type { Alert, CentralListType, CentralStore } from './store/types.js';
+import { startEnrollment, type Enrollment, type EnrollOptions } from './enrollment.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -67,6 +69,11 @@ export interface CentralOptions {
   /** How often a PostgreSQL worker tries to take the publisher lease (default 1 s). */
   leaseCheckEveryMs?: number;
   workerId?: string;
+  /**
+   * The HTTPS enrollment listener terminals reach (central/enroll-listener.ts). Off unless given. Its
+   * certificate: `enroll.tls`, else `tls` (the broker's), else a self-signed one made in DATA/enroll-tls/.
+   */
+  enroll?: EnrollOptions;
   /** Socket guard of the embedded broker (docs/security.md); tests and benches may change them. */
   brokerLimits?: Partial<GuardLimits>;
   loginLimits?: LoginLimits;
@@ -106,6 +113,8 @@ export interface Central {
   protocolVersion: 4 | 5;
   listPublicKey: Uint8Array;
   store: CentralStore;
+  /** The enrollment listener (when `enroll` was given): its port, certificate fingerprint and strings. */
+  enrollment?: Enrollment;
   revoke(ctiHex: string): Promise<number>;
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
@@ -176,9 +185,13 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   life.started('store', () => store.close());
   return life.run(async () => {
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
-    const late: { admin?: CentralAdmin } = {};
-    const side = await startBroker(opts, logger, life, (u, s, address) =>
-      late.admin!.auth.authenticate(u, s, address),
+    const late: { admin?: CentralAdmin; requests?: TerminalRequests } = {};
+    const side = await startBroker(
+      opts,
+      logger,
+      life,
+      async (u, s, address) =>
+        (await late.admin!.auth.authenticate(u, s, address)) ?? (await late.requests?.authenticate(u, s)),
     );
     const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
     const leadership = chooseLeadership(opts, logger);
@@ -198,6 +211,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey, {
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
       onPresentations: (keys) => relay.add(keys),
+      pendingKey: (t) => late.requests?.pendingKey(t),
     });
     const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
@@ -220,6 +234,23 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       publish,
     });
     late.admin = admin;
+    late.requests = new TerminalRequests({
+      store,
+      admin,
+      logger,
+      ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+    });
+    const enrollment = opts.enroll
+      ? await startEnrollment(opts.enroll, {
+          dataDir: opts.dataDir,
+          admin,
+          requests: late.requests,
+          mqttUrl: side.mqttUrl,
+          ...(opts.tls ? { brokerTls: opts.tls } : {}),
+          logger,
+        })
+      : undefined;
+    if (enrollment) life.started('enrollment listener', () => enrollment.stop());
     // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
     await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
@@ -234,7 +265,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         leader: leadership.isLeader,
       };
     };
-    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life);
+    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life, enrollment);
     logger.info(
       { broker: side.broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
@@ -247,6 +278,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: side.protocolVersion,
       listPublicKey: listKey.publicKey,
       store,
+      ...(enrollment ? { enrollment } : {}),
       revoke: (cti) => a.revoke(cti),
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
@@ -403,6 +435,7 @@ async function startAdminHttp(
   health: () => Promise<{ ok: boolean } & Record<string, unknown>>,
   logger: Logger,
   life: Lifecycle,
+  enrollment?: Enrollment,
 ): Promise<number> {
   if ((opts.httpPort ?? 8480) < 0) return -1;
   const http = new AdminHttp({
@@ -413,6 +446,7 @@ async function startAdminHttp(
     host: opts.httpHost ?? '127.0.0.1',
     token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
     logger,
+    ...(enrollment ? { enrollmentString: (code: string) => enrollment.stringFor(code) } : {}),
   });
   await http.start();
   life.started('admin http', () => http.stop());

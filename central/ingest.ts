@@ -64,6 +64,8 @@ export interface IngestOptions {
   /** Replay keys of newly stored presentations, to relay to every terminal. */
   onPresentations?: (keys: RelayedKey[]) => void;
   now?: () => number;
+  /** A second key a batch may be signed with (a credential rotation in progress). */
+  pendingKey?: (terminal: string) => VerifyKey | undefined;
 }
 
 export class Ingest {
@@ -225,7 +227,9 @@ export class Ingest {
       this.log.warn({ terminal }, 'refused a batch from an unknown or retired terminal');
       return;
     }
-    const batch = openBatch(bytes, key, terminal);
+    let batch = openBatch(bytes, key, terminal);
+    const next = typeof batch === 'string' ? this.opts.pendingKey?.(terminal) : undefined;
+    if (next) batch = openBatch(bytes, next, terminal);
     if (typeof batch === 'string') {
       this.counters.refused++;
       this.log.warn({ terminal, why: batch }, 'refused a batch');

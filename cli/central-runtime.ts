@@ -13,6 +13,8 @@ export interface CentralRuntime {
   httpPort: number;
   /** Unix ms when this central started. */
   startedAt: number;
+  /** The HTTPS enrollment listener's port, when it runs. */
+  enrollPort?: number;
 }
 
 export function runtimePath(dataDir: string): string {

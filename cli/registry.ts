@@ -6,6 +6,7 @@ import { verifyCommands } from './commands/verify.js';
 import { demoCommands } from './commands/demo.js';
 import { terminalCommands } from './commands/terminal.js';
 import { centralCommands } from './commands/central.js';
+import { provisionCommands } from './commands/provision.js';
 
 export const COMMANDS: CommandSpec[] = [
   ...issuerCommands,
@@ -14,4 +15,5 @@ export const COMMANDS: CommandSpec[] = [
   ...demoCommands,
   ...terminalCommands,
   ...centralCommands,
+  ...provisionCommands,
 ];

@@ -19,6 +19,14 @@ const components = [
   { name: 'mosquitto clients', packages: ['mosquitto-clients'], present: () => has('mosquitto_pub') },
   { name: 'PostgreSQL server', packages: ['postgresql'], present: () => pgBin() !== undefined },
   { name: 'socat (serial ptys)', packages: ['socat'], present: () => has('socat') },
+  // provisioning: central's self-signed enrollment certificate, the unit check, sd_notify, a notify socket
+  { name: 'openssl (enrollment certificate)', packages: ['openssl'], present: () => has('openssl') },
+  {
+    name: 'systemd tools (systemd-analyze, systemd-notify)',
+    packages: ['systemd'],
+    present: () => has('systemd-analyze') && has('systemd-notify'),
+  },
+  { name: 'python3 (a NOTIFY_SOCKET listener)', packages: ['python3'], present: () => has('python3') },
   // PC/SC: the daemon, the headers @pokusew/pcsclite (under nfc-pcsc) compiles against, and vpcd, the
   // virtual reader driver the PC/SC tests put a virtual card into. python3-virtualsmartcard (vicc) is
   // vpcd's companion for manual checks; the tests use their own card script.
@@ -115,7 +123,7 @@ components.push({
 const stillMissing = components.filter((c) => !c.present());
 if (stillMissing.length === 0) {
   console.log(
-    'system-deps: all real components present (mosquitto, PostgreSQL, socat, pcscd + vpcd, nfc-pcsc binding, gpioset).',
+    'system-deps: all real components present (mosquitto, PostgreSQL, socat, pcscd + vpcd, nfc-pcsc binding, gpioset, openssl, systemd tools, python3).',
   );
 } else {
   const list = stillMissing.map((c) => `${c.name} (apt-get install ${c.packages.join(' ')})`).join(', ');

@@ -251,6 +251,11 @@ export interface EnrollmentResult extends TerminalCredentials {
 /** /enroll-codes. */
 export interface EnrollCodeResponse {
   code: string;
+  /** With central's enrollment listener (start --enroll-port): the one string for `provision enroll`. */
+  enrollment?: string;
+  enrollUrl?: string;
+  /** SHA-256 of the enrollment listener's certificate, lowercase hex. */
+  fingerprint?: string;
 }
 
 /** /command. */

@@ -27,6 +27,7 @@ import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
+import type { MqttSync } from './adapters/mqtt-sync.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import { CentralListVersions } from './central-lists.js';
 import type { KeyPair } from '../shared/keys.js';
@@ -60,7 +61,13 @@ export interface RunningTerminal {
   httpPort: number;
   /** Central's announced list versions against the ones held here. */
   centralLists: CentralListVersions;
-  report(): TerminalReport;
+  /** The health report, with the sync link's state when MQTT is configured. */
+  report(): TerminalReport & { mqtt?: { connected: boolean } };
+  /**
+   * Reads the signing key and MQTT secret files again and reconnects with them (credential rotation;
+   * SIGHUP). The outbox is untouched: anything not acked is sent again under the new credentials.
+   */
+  reloadCredentials(): Promise<void>;
   /** Decide one line in-process, in the stdin/TCP simulation syntax (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
   /** Resolves once the terminal holds what central announced (true), or after ms (false). */
@@ -152,7 +159,9 @@ interface Core {
   centralLists: CentralListVersions;
   /** True once the MQTT sync client runs. */
   syncing: boolean;
-  report: () => TerminalReport;
+  /** The running MQTT client (replaced by reloadCredentials). */
+  sync: { client?: MqttSync | undefined };
+  report: () => TerminalReport & { mqtt?: { connected: boolean } };
 }
 
 export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
@@ -163,6 +172,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     await startOutputs(core);
     const httpPort = await startHealth(core);
     await startSync(core);
+    life.started('mqtt', () => core.sync.client?.stop());
     startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     life.started('pipeline', () => core.pipeline.drain());
@@ -175,6 +185,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       );
     const tcpPort = await startInputs(core);
     logReady(core);
+    let reloading: Promise<void> = Promise.resolve();
     return {
       port,
       bus,
@@ -184,6 +195,7 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       httpPort,
       centralLists,
       report,
+      reloadCredentials: () => (reloading = reloading.then(() => reloadCredentials(core))),
       submit: (line, source = 'api') => pipeline.handle(line, source),
       waitForLists,
       waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
@@ -251,9 +263,13 @@ async function openCore(config: TerminalConfig, options: StartOptions, life: Lif
     logger: logger.child({ component: 'sync' }),
     readers: () => readersForStatus(devices()),
   });
-  const report = () =>
-    buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() });
+  const sync: Core['sync'] = {};
+  const report = () => ({
+    ...buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() }),
+    ...(sync.client ? { mqtt: { connected: sync.client.connected } } : {}),
+  });
   return {
+    sync,
     config,
     options,
     logger,
@@ -323,8 +339,8 @@ async function startHealth({
 }
 
 /** The MQTT sync client, when configured: it only talks to the daemon through SyncPort (terminal/sync-port.ts). */
-async function startSync(core: Core): Promise<void> {
-  const { config, options, port, signingKey, listKey, clock, pipeline, store, logger, life } = core;
+async function startSync(core: Core, terminalKey: KeyPair = core.signingKey): Promise<void> {
+  const { config, options, port, listKey, clock, pipeline, store, logger } = core;
   if (!config.mqtt || options.sync === false) return;
   const { MqttSync } = await import('./adapters/mqtt-sync.js');
   const password = config.mqtt.passwordFile
@@ -334,7 +350,7 @@ async function startSync(core: Core): Promise<void> {
     url: config.mqtt.url,
     username: config.mqtt.username ?? config.terminalId,
     password,
-    terminalKey: signingKey,
+    terminalKey,
     listKey,
     now: () => clock.nowMs(),
     logger,
@@ -344,8 +360,19 @@ async function startSync(core: Core): Promise<void> {
     },
   });
   client.start();
+  core.sync.client = client;
   core.syncing = true;
-  life.started('mqtt', () => client.stop());
+}
+
+/** Credential rotation: both files are read first, so a half-written rotation leaves the link as it was. */
+async function reloadCredentials(core: Core): Promise<void> {
+  const key = loadSigningKey(core.config.signingKeyFile);
+  if (core.config.mqtt?.passwordFile) readSecretFile(core.config.mqtt.passwordFile, 'mqtt.passwordFile');
+  const old = core.sync.client;
+  core.sync.client = undefined;
+  await old?.stop();
+  await startSync(core, key);
+  core.logger.info('reloaded the terminal key and MQTT secret');
 }
 
 /**

@@ -27,8 +27,8 @@ export function loadSigningKey(path: string): KeyPair {
   return { alg: 'EdDSA', secretKey, publicKey: publicKeyFromSecret('EdDSA', secretKey) };
 }
 
-export function writeSigningKey(path: string): KeyPair {
-  const k = generateKeyPair('EdDSA');
+/** Writes a signing key file atomically, 0600: a new key, or the one given (enrollment, rotation). */
+export function writeSigningKey(path: string, k: KeyPair = generateKeyPair('EdDSA')): KeyPair {
   writeJsonAtomic(
     path,
     {

@@ -118,6 +118,40 @@ export class DecisionPipeline {
     return this.enqueue(() => this.run(source, () => this.remoteOutcome()));
   }
 
+  /**
+   * The decision a line would get now, with nothing recorded, no replay consumed and no output driven
+   * (`passgate provision scan-test`). Same checks as `handle`, in the same order.
+   */
+  preview(line: string): {
+    decision: 'accept' | 'deny';
+    reason: Reason;
+    kind: string;
+    sub?: string;
+    card?: string;
+  } {
+    const scan = simulationLineToScan(line, 'scan-test', undefined, Date.now());
+    return this.previewScan(scan ?? undefined);
+  }
+
+  /** `preview` for a typed scan (what an input hands over); no scan or a barcode is denied `malformed`. */
+  previewScan(scan: Scan | undefined): {
+    decision: 'accept' | 'deny';
+    reason: Reason;
+    kind: string;
+    sub?: string;
+    card?: string;
+  } {
+    if (!scan || scan.kind === 'barcode') return { decision: 'deny', reason: 'malformed', kind: 'entry' };
+    const o = this.evaluate(scan);
+    return {
+      decision: o.decision,
+      reason: o.reason,
+      kind: o.kind,
+      ...(o.sub ? { sub: o.sub } : {}),
+      ...(o.cardHash ? { card: o.cardHash } : {}),
+    };
+  }
+
   private enqueue(task: () => Promise<ScanResponse>): Promise<ScanResponse> {
     if (this.closed) return Promise.resolve({ ignored: 'shutting_down' });
     const run = this.queue.then(task);

@@ -35,6 +35,7 @@ import type {
   ListElement,
   ListState,
   NewTerminal,
+  TerminalCredentialHashes,
   TerminalRecord,
 } from './types.js';
 
@@ -263,6 +264,14 @@ export class PostgresCentralStore implements CentralStore {
       [t.id, t.role, t.alg, Buffer.from(t.publicKey), t.secretHash, t.mosquittoHash, t.createdAt],
       false,
     );
+  }
+
+  async replaceTerminalCredentials(id: string, c: TerminalCredentialHashes): Promise<boolean> {
+    const r = await this.db.query(
+      'UPDATE terminals SET alg = $1, public_key = $2, secret_hash = $3, mosquitto_hash = $4 WHERE id = $5',
+      [c.alg, Buffer.from(c.publicKey), c.secretHash, c.mosquittoHash, id],
+    );
+    return r.rowCount === 1;
   }
 
   async terminal(id: string): Promise<TerminalRecord | undefined> {

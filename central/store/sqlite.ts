@@ -26,6 +26,7 @@ import type {
   ListElement,
   ListState,
   NewTerminal,
+  TerminalCredentialHashes,
   TerminalRecord,
 } from './types.js';
 import type { StoreHealth } from './outage.js';
@@ -135,6 +136,15 @@ export class SqliteCentralStore implements CentralStore {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(t.id, t.role, t.alg, Buffer.from(t.publicKey), t.secretHash, t.mosquittoHash, t.createdAt);
+  }
+
+  async replaceTerminalCredentials(id: string, c: TerminalCredentialHashes): Promise<boolean> {
+    const r = this.conn
+      .prepare(
+        'UPDATE terminals SET alg = ?, public_key = ?, secret_hash = ?, mosquitto_hash = ? WHERE id = ?',
+      )
+      .run(c.alg, Buffer.from(c.publicKey), c.secretHash, c.mosquittoHash, id);
+    return r.changes === 1;
   }
 
   async terminal(id: string): Promise<TerminalRecord | undefined> {

@@ -24,6 +24,11 @@ export interface TerminalRecord {
   retiredAt?: number;
 }
 
+export type TerminalCredentialHashes = Pick<
+  TerminalRecord,
+  'alg' | 'publicKey' | 'secretHash' | 'mosquittoHash'
+>;
+
 export type NewTerminal = Omit<TerminalRecord, 'ackedSeq' | 'lastSeen' | 'status' | 'retiredAt'>;
 
 /** One presentation (replay key cti:t:nonce) recorded by two terminals: a copied code used offline. */
@@ -115,6 +120,11 @@ export interface CentralStore {
   /** Throws when the id is taken. */
   addTerminal(t: NewTerminal): Promise<void>;
   terminal(id: string): Promise<TerminalRecord | undefined>;
+  /**
+   * Replaces a terminal's enrollment key and MQTT secret hashes (credential rotation, retirement).
+   * Resolves false when the terminal is not registered. Its events and acked seq stay.
+   */
+  replaceTerminalCredentials(id: string, creds: TerminalCredentialHashes): Promise<boolean>;
   terminals(): Promise<TerminalRecord[]>;
   recordStatus(id: string, status: TerminalStatus, seenAt: number): Promise<void>;
 

@@ -1,4 +1,5 @@
 // `passgate central …`: start central, print fleet status, write a mosquitto config for scale-out.
+import { showFingerprint } from '../../shared/enrollment-string.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readJsonObject } from '../../shared/files.js';
 import { join, resolve } from 'node:path';
@@ -152,13 +153,22 @@ const start: CommandSpec = {
       type: 'number',
       description: 'log2 scrypt cost for new terminal secrets (default 14; benches lower it)',
     },
+    'enroll-port': {
+      type: 'number',
+      description: 'serve network enrollment (HTTPS) for terminals on this port (0 = any free port)',
+    },
+    'enroll-host': { type: 'string', description: 'address the enrollment listener binds (default 0.0.0.0)' },
+    'enroll-public-host': {
+      type: 'string',
+      description: 'host name or address terminals reach central at (default: guessed, printed)',
+    },
     'beacon-every': {
       type: 'number',
       description: 'seconds between signed time beacons (default 10; 0 = none)',
     },
   },
   help: `Examples:
-  passgate central start --data ./central --issuer ./issuer
+  passgate central start --data ./central --issuer ./issuer --enroll-port 8443
   passgate central start --data ./w1 --broker mqtt://central@10.0.0.5:1883 --broker-secret-file ./mq/central.secret --db postgres://u@db/passgate
 Prints one ready line on stdout (with --json: {"ready":true,"mqttPort":…,"httpPort":…,…}); logs go to stderr.
 Ports: --mqtt-port and --http-port, else the environment variables PASSGATE_MQTT_PORT and PASSGATE_HTTP_PORT,
@@ -188,6 +198,9 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
         `central already runs with data folder ${dataDir} (pid ${already.pid}); stop it first (kill ${already.pid})`,
       );
     const issuerDir = optStr(cmd, 'issuer');
+    const enrollPort = optNum(cmd, 'enroll-port');
+    if (enrollPort !== undefined && (!Number.isInteger(enrollPort) || enrollPort < 0 || enrollPort > 65535))
+      throw new UsageError('--enroll-port must be a port number 0-65535');
     const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
     const recordIssuer = checkListKey(dataDir, issuerDir, issuer?.listKey);
     // Whatever this start creates is removed again if it fails: a retry starts from the same state.
@@ -209,6 +222,17 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
         ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
         ...(publicMqttUrl ? { publicMqttUrl } : {}),
         ...(issuer ? { listKey: issuer.listKey, cardKey: issuer.cardKey() } : {}),
+        ...(enrollPort !== undefined
+          ? {
+              enroll: {
+                port: enrollPort,
+                ...(optStr(cmd, 'enroll-host') ? { host: optStr(cmd, 'enroll-host')! } : {}),
+                ...(optStr(cmd, 'enroll-public-host')
+                  ? { publicHost: optStr(cmd, 'enroll-public-host')! }
+                  : {}),
+              },
+            }
+          : {}),
       });
       if (issuer) {
         const k = issuer.trustedKey();
@@ -240,6 +264,7 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
       mqttPort: central.mqttPort,
       httpPort: central.httpPort,
       startedAt: Date.now(),
+      ...(central.enrollment ? { enrollPort: central.enrollment.port } : {}),
     });
     const ready = {
       ok: true,
@@ -252,6 +277,13 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
         ? { adminUrl: `http://127.0.0.1:${central.httpPort}`, adminTokenFile: adminTokenPath(dataDir) }
         : {}),
       ...(issuer ? { issuer: issuer.issuer, trustVersion } : {}),
+      ...(central.enrollment
+        ? {
+            enrollUrl: central.enrollment.url,
+            enrollPort: central.enrollment.port,
+            enrollFingerprint: central.enrollment.fingerprint,
+          }
+        : {}),
     };
     if (io.json) io.out(JSON.stringify(ready));
     else
@@ -259,6 +291,9 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
         `central is running (pid ${process.pid}): terminals connect to ${central.mqttUrl}` +
           (ready.adminUrl ? `, admin API on ${ready.adminUrl} (token in ${ready.adminTokenFile})` : '') +
           (issuer ? `; trusts issuer "${issuer.issuer}" (trust list v${trustVersion})` : '') +
+          (central.enrollment
+            ? `; terminals enroll at ${central.enrollment.url} (certificate SHA-256 ${showFingerprint(central.enrollment.fingerprint)})`
+            : '') +
           `. Stop it with Ctrl-C or \`kill ${process.pid}\`.`,
       );
     await stopSignal(() => io.err('central is stopping (every step has a time limit); please wait'));

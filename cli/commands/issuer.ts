@@ -1,4 +1,6 @@
 // `passgate issuer …`: keys, credentials, revocation and signed lists, kept in a directory.
+import { showFingerprint } from '../../shared/enrollment-string.js';
+import { terminalQr } from '../../provisioning/qr.js';
 import { IssuerKeystore } from '../../issuer/keystore.js';
 import { toHex } from '../../shared/bytes.js';
 import { coseKeyFromPublic, keyId, type Alg } from '../../shared/keys.js';
@@ -290,7 +292,8 @@ With --central-data (or --central URL) the change is published to every connecte
       ttl: { type: 'number', description: 'seconds the code stays valid (default 86400 = 24 h)' },
       quiet: {
         type: 'boolean',
-        description: 'print only the code, e.g. CODE=$(passgate issuer enroll-code … --quiet)',
+        description:
+          'print only the enrollment string (or the bare code without an enrollment listener), e.g. E=$(passgate issuer enroll-code … --quiet)',
       },
       ...centralOptions,
     },
@@ -306,21 +309,47 @@ The code works once. On the terminal: passgate terminal enroll --code CODE --dir
       if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 30 * DAY)
         throw new UsageError('--ttl must be whole seconds between 1 and 2592000 (30 days)');
       const client = centralClient(cmd);
-      const { code } = await client.request<{ code: string }>('/enroll-codes', {
-        terminal,
-        role,
-        ttlSeconds: ttl,
-      });
+      const answer = await client.request<{
+        code: string;
+        enrollment?: string;
+        enrollUrl?: string;
+        fingerprint?: string;
+      }>('/enroll-codes', { terminal, role, ttlSeconds: ttl });
+      const { code, enrollment } = answer;
       const expiresAt = new Date(Date.now() + ttl * 1000).toISOString();
-      if (io.json) io.out(JSON.stringify({ ok: true, code, terminal, role, expiresAt, central: client.url }));
-      else if (cmd.options.quiet) io.out(code);
+      if (io.json)
+        io.out(
+          JSON.stringify({
+            ok: true,
+            code,
+            terminal,
+            role,
+            expiresAt,
+            central: client.url,
+            ...(enrollment
+              ? { enrollment, enrollUrl: answer.enrollUrl, fingerprint: answer.fingerprint }
+              : {}),
+          }),
+        );
+      else if (cmd.options.quiet === true) io.out(enrollment ?? code);
+      else if (enrollment)
+        io.out(
+          `Enrollment for terminal ${terminal} (${role}), valid ${duration(ttl)} (until ${expiresAt}), works once:\n` +
+            `  ${enrollment}\n` +
+            terminalQr(enrollment) +
+            `\nIt carries the code, central's address ${answer.enrollUrl} and its certificate fingerprint\n` +
+            `  ${showFingerprint(answer.fingerprint ?? '')}\n` +
+            `On the terminal run:\n` +
+            `  passgate provision enroll ${enrollment} --dir /var/lib/passgate --gate GATE`,
+        );
       else
         io.out(
           `One-time enrollment code for terminal ${terminal} (${role}), valid ${duration(ttl)} (until ${expiresAt}):\n` +
             `  ${code}\n` +
             `Give it to whoever installs the terminal; it works once. On the terminal run:\n` +
             `  passgate terminal enroll --central ${client.url} --code ${code} --dir /var/lib/passgate --gate GATE\n` +
-            `then start it with: passgate terminal start --config /var/lib/passgate/terminal.json`,
+            `then start it with: passgate terminal start --config /var/lib/passgate/terminal.json\n` +
+            `(central start --enroll-port PORT lets terminals enroll over the network with one string)`,
         );
       return 0;
     },

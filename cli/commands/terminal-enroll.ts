@@ -10,6 +10,9 @@ import { ConfigError, loadConfig } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
 import { UsageError, UserError, optStr, str, type CommandSpec, type ParsedCommand } from '../command.js';
+import { provisionCommand, enrollSpec } from './provision.js';
+
+const enrollViaNetwork = provisionCommand(enrollSpec);
 
 /** The code from --code, --code=CODE or the one positional argument: exactly one of them. */
 function enrollmentCodeArgument(cmd: ParsedCommand): string {
@@ -28,13 +31,15 @@ function enrollmentCodeArgument(cmd: ParsedCommand): string {
 export const enroll: CommandSpec = {
   name: 'terminal enroll',
   summary: 'redeem a one-time enrollment code at central and write the terminal config',
-  args: '[CODE]',
+  args: '[CODE | PGE1:STRING]',
   options: {
     code: {
       type: 'string',
-      description: 'the code from `passgate issuer enroll-code` (or give it as the first argument)',
+      description:
+        'the code from `passgate issuer enroll-code` (or as the first argument); a PGE1: string enrolls over the network',
     },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
+    force: { type: 'boolean', description: 'with a PGE1: string: replace an enrolled folder' },
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
     'central-data': {
       type: 'string',
@@ -48,13 +53,17 @@ export const enroll: CommandSpec = {
     },
   },
   help: `Examples:
-  passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north
+  passgate terminal enroll PGE1:AEAQ… --dir /var/lib/passgate --gate north   # = passgate provision enroll
+  passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north  # through the admin API (loopback)
   passgate terminal enroll CODE --dir /var/lib/passgate          (also: --code=CODE)
 Uses DIR/terminal-key.json when it exists (from \`passgate terminal keygen\`), otherwise creates it.
 Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inputs and policy, then run
   passgate terminal start --config DIR/terminal.json`,
   async run(cmd, io) {
     const code = enrollmentCodeArgument(cmd);
+    // The network enrollment string: this command is then an alias of `provision enroll`.
+    if (code.toUpperCase().startsWith('PGE1:'))
+      return enrollViaNetwork.run({ ...cmd, positionals: [code] }, io);
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
     if (gate !== undefined) assertGate(gate, '--gate');

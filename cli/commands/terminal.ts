@@ -1,16 +1,17 @@
 // `passgate terminal …`: run the daemon, load signed lists without central, recover a damaged store,
 // show status, make the terminal's signing key.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../shared/bytes.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { ListError, openList, type ListType } from '../../shared/lists.js';
 import { TerminalClock } from '../../terminal/clock.js';
 import { ConfigError, dbPath, loadConfig, type TerminalConfig } from '../../terminal/config.js';
-import { startTerminal } from '../../terminal/daemon.js';
+import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import { KeyFileError, writeSigningKey } from '../../terminal/keys.js';
 import { applySignedListBytes } from '../../terminal/lists.js';
 import { createTerminalLogger } from '../../terminal/logger.js';
+import { SystemdNotifier } from '../../terminal/sd-notify.js';
 import { buildReport } from '../../terminal/status.js';
 import { readJsonObject } from '../../shared/files.js';
 import { damagedDatabases } from '../../terminal/store/damaged-files.js';
@@ -89,14 +90,15 @@ Every shutdown step is bounded (2 s), so it stops even when central does not ans
 database: run \`passgate terminal recover\`); 2 for a usage or config problem. The message says why.
 Example: passgate wallet present --file w.json | passgate terminal start --config DIR/terminal.json --wait-lists 10`,
   async run(cmd, io) {
-    const c = config(str(cmd, 'config'));
+    const configFile = str(cmd, 'config');
+    const c = config(configFile);
     const waitLists = optNum(cmd, 'wait-lists');
     if (waitLists !== undefined && !(waitLists >= 0 && waitLists <= 3600))
       throw new UsageError('--wait-lists must be seconds from 0 to 3600');
     const logger = createTerminalLogger(c.log.level, c.terminalId);
     let inputsEnded: () => void = () => undefined;
     const ended = new Promise<'eof'>((resolve) => (inputsEnded = () => resolve('eof')));
-    let running;
+    let running: RunningTerminal;
     try {
       running = await startTerminal(c, {
         logger,
@@ -111,6 +113,19 @@ Example: passgate wallet present --file w.json | passgate terminal start --confi
         );
       throw err;
     }
+    // For `passgate provision …` (doctor, status, rotate, decommission) and systemd.
+    const runtimeFile = join(c.dataDir, 'daemon.json');
+    const writeRuntime = () =>
+      writeFileSync(
+        runtimeFile,
+        JSON.stringify({
+          pid: process.pid,
+          httpPort: running.httpPort,
+          ...(running.tcpPort ? { tcpPort: running.tcpPort } : {}),
+          startedAt: Date.now(),
+        }) + '\n',
+      );
+    writeRuntime();
     const ready = {
       ready: true,
       terminalId: c.terminalId,
@@ -126,22 +141,68 @@ Example: passgate wallet present --file w.json | passgate terminal start --confi
           : '') +
         `; health http://${c.http.host}:${running.httpPort}/healthz; stop with Ctrl-C or kill ${process.pid}`,
     );
+    const systemd = new SystemdNotifier(logger);
+    await systemd.ready(`gate ${c.gate} ready`);
+    systemd.startWatchdog(() => running.store.isOpen);
+    // SIGHUP (systemctl reload; provision config set / rotate): the same config → new key and MQTT secret
+    // from their files, reconnecting without stopping the gate; a changed config → the daemon restarts in
+    // this process with it (a config that does not validate is logged and the running one kept).
+    let current = c;
+    let reloads = Promise.resolve();
+    let restartFailed = false;
+    const onHup = () => {
+      reloads = reloads.then(async () => {
+        let next: TerminalConfig;
+        try {
+          next = loadConfig(configFile);
+        } catch (err) {
+          logger.error(
+            { err: (err as Error).message },
+            'reload refused: the config is not valid; keeping the running one',
+          );
+          return;
+        }
+        if (JSON.stringify(next) === JSON.stringify(current)) {
+          await running
+            .reloadCredentials()
+            .catch((err: Error) => logger.error({ err: err.message }, 'reload failed: credentials kept'));
+          return;
+        }
+        await running.stop();
+        try {
+          running = await startTerminal(next, { logger, onInputsEnded: () => inputsEnded() });
+          current = next;
+          writeRuntime();
+          logger.info('restarted with the changed config');
+        } catch (err) {
+          // Stopped and could not start again: exit non-zero so the service manager restarts us.
+          logger.error({ err: (err as Error).message }, 'restart with the changed config failed: exiting');
+          restartFailed = true;
+          process.kill(process.pid, 'SIGTERM');
+        }
+      });
+    };
+    process.on('SIGHUP', onHup);
     const why = await Promise.race([
       ended,
       stopSignal(() => logger.info('already stopping (every step has a time limit)')),
     ]);
     logger.info({ why }, 'shutting down');
+    process.off('SIGHUP', onHup);
+    await reloads;
+    await systemd.stopping();
     // Input ended (a pipe): hand the decisions to central before going, if there is a central.
-    if (why === 'eof' && c.mqtt && !(await running.waitForDrain(DRAIN_ON_EOF_MS)))
+    if (why === 'eof' && current.mqtt && !(await running.waitForDrain(DRAIN_ON_EOF_MS)))
       logger.warn({ outboxDepth: running.report().outboxDepth }, 'events still waiting for central');
     const clean = await running.stop();
+    rmSync(runtimeFile, { force: true });
     logger.info({ clean }, clean ? 'stopped cleanly' : 'stopped (some steps did not finish in time)');
     if (io.json) io.out(JSON.stringify({ stopped: true, clean }));
     else
       io.out(
         clean ? 'terminal stopped.' : 'terminal stopped (some parts did not finish in time; see the log).',
       );
-    return 0;
+    return restartFailed ? 1 : 0;
   },
 };
 

@@ -55,6 +55,26 @@ export function storeConformance(name: string, open: () => Promise<CentralStore>
     );
 
     it(
+      "replaces a terminal's credentials (rotation) and keeps its events and acked seq",
+      withStore(async (s) => {
+        await s.addTerminal(terminal('gate-r'));
+        await s.commitBatch('gate-r', run(1, 3), 1);
+        const creds = {
+          alg: 'EdDSA' as const,
+          publicKey: new Uint8Array(32).fill(9),
+          secretHash: 'scrypt$new',
+          mosquittoHash: '$7$new',
+        };
+        expect(await s.replaceTerminalCredentials('gate-r', creds)).toBe(true);
+        expect(await s.replaceTerminalCredentials('nope', creds)).toBe(false);
+        const t = await s.terminal('gate-r');
+        expect(t).toMatchObject({ secretHash: 'scrypt$new', mosquittoHash: '$7$new', ackedSeq: 3 });
+        expect(t?.publicKey).toEqual(new Uint8Array(32).fill(9));
+        expect(await s.eventCount('gate-r')).toBe(3);
+      }),
+    );
+
+    it(
       'commits batches once, acks the highest contiguous seq, refuses a batch beyond acked + 1',
       withStore(async (s) => {
         await s.addTerminal(terminal('t1'));
