@@ -23,6 +23,8 @@ import type { SyncPort } from './sync-port.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
 import { TerminalSyncPort } from './sync-port-impl.js';
+import { startKiosk } from './kiosk/start.js';
+import type { Kiosk } from './kiosk/kiosk.js';
 
 export interface StartOptions {
   logger: Logger;
@@ -39,6 +41,10 @@ export interface RunningTerminal {
   bus: TerminalBus;
   store: SqliteStore;
   pipeline: DecisionPipeline;
+  /** Role kiosk: the library kiosk that takes the input lines instead of the gate pipeline. */
+  kiosk?: Kiosk;
+  /** Role kiosk with kiosk.screen: the screen page's port. */
+  screenPort?: number;
   tcpPort: number | undefined;
   httpPort: number;
   report(): TerminalReport;
@@ -235,7 +241,12 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
 
-    const handler = (line: string, source: string) => pipeline.handle(line, source);
+    const kiosk =
+      config.role === 'kiosk'
+        ? await startKiosk({ config, store, clock, bus, logger, ...(cardKey ? { cardKey } : {}) }, stack)
+        : undefined;
+    const handler = (line: string, source: string) =>
+      kiosk ? kiosk.kiosk.handleLine(line, source) : pipeline.handle(line, source);
     const inputs: LineInput[] = [];
     let tcp: TcpLineInput | undefined;
     const hygiene = {
@@ -272,10 +283,12 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       bus,
       store,
       pipeline,
+      ...(kiosk ? { kiosk: kiosk.kiosk } : {}),
+      ...(kiosk?.screenPort !== undefined ? { screenPort: kiosk.screenPort } : {}),
       tcpPort: tcp?.port,
       httpPort: http.port,
       report,
-      submit: (line, source = 'api') => pipeline.handle(line, source),
+      submit: (line, source = 'api') => handler(line, source),
       stop: stopAll,
     };
   } catch (err) {

@@ -3,7 +3,13 @@
 
 /** What the pipeline answers for one line; TCP sends it back as one JSON line. */
 export type LineResponse =
-  | { decision: 'accept' | 'deny'; reason: string; seq: number | null }
+  | {
+      decision: 'accept' | 'deny';
+      reason: string;
+      seq: number | null;
+      /** A kiosk's answer: the session state, the item decisions of this scan (terminal/kiosk/). */
+      kiosk?: Record<string, unknown>;
+    }
   | { ignored: 'line_too_long' | 'control_characters' | 'non_ascii' | 'repeat' | 'empty' | 'shutting_down' };
 
 export type LineHandler = (line: string, source: string) => Promise<LineResponse>;

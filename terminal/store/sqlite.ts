@@ -12,6 +12,7 @@ import {
   isDelta,
   LIST_LIMITS,
   type ListType,
+  type MapListType,
   type SequenceCheck,
   type SignedList,
 } from '../../shared/lists.js';
@@ -19,6 +20,7 @@ import type { TrustedIssuerKey, VerifierStore } from '../../shared/store.js';
 import { toHex } from '../../shared/bytes.js';
 import { readCardDelta, readCardSnapshot } from '../cards.js';
 import { damagedSiblings } from './damaged-files.js';
+import { applyItems, applyMembers } from './library-lists.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Db = Database.Database;
@@ -59,6 +61,8 @@ export interface CommitEffects {
   replay?: { key: string; expiresAt: number };
   passage?: { sub: string; gate: string; direction: 'in' | 'out'; at: number };
   occupancyDelta?: number;
+  /** Repository writes that belong to this decision (e.g. the kiosk's loans), run inside the same transaction. */
+  write?: (seq: number) => void;
 }
 
 export const META_KEYS = [
@@ -202,6 +206,11 @@ export class SqliteStore implements VerifierStore {
     };
   }
 
+  /** The one connection, for repositories that keep their own tables in this database (terminal/kiosk/). */
+  get connection(): Db {
+    return this.conn;
+  }
+
   private get conn(): Db {
     if (!this.db) throw new Error('store is not open');
     return this.db;
@@ -297,6 +306,7 @@ export class SqliteStore implements VerifierStore {
       }
       if (effects.occupancyDelta)
         s.setMeta.run(Math.max(0, this.meta.get('occupancy')! + effects.occupancyDelta), 'occupancy');
+      effects.write?.(seq);
       return full;
     });
     let committed: TerminalEvent;
@@ -394,6 +404,8 @@ export class SqliteStore implements VerifierStore {
       if (list.type === 'trust') applyTrust(db, list);
       else if (list.type === 'revocation') applyRevocation(db, list);
       else if (list.type === 'cards') applyCards(db, list);
+      else if (list.type === 'items') applyItems(db, list);
+      else if (list.type === 'members') applyMembers(db, list, this.ackedSeq);
       else applyPolicy(db, list);
       this.stmts.setVersion.run(list.type, list.version, list.issuedAt, appliedAtMs);
     });
@@ -527,7 +539,7 @@ function applyRevocation(db: Db, list: Extract<SignedList, { type: 'revocation' 
   }
 }
 
-function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+function applyCards(db: Db, list: Extract<SignedList, { type: MapListType }>): void {
   const upsert = db.prepare('INSERT OR REPLACE INTO card_bindings (h, sub, blocked) VALUES (?, ?, ?)');
   if (isDelta(list)) {
     const delta = readCardDelta(list.delta);
@@ -542,7 +554,7 @@ function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library
 }
 
 /** Library policy and item flags: kept as one CBOR map; a delta overrides the keys it names. */
-function applyPolicy(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+function applyPolicy(db: Db, list: Extract<SignedList, { type: MapListType }>): void {
   let body: Map<string, unknown>;
   if (isDelta(list)) {
     const row = db.prepare('SELECT body FROM policies WHERE name = ?').pluck().get(list.type) as

