@@ -22,6 +22,7 @@ import type { CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
+import { LibraryService, type LibraryReport } from './loans/library.js';
 
 export interface CentralOptions {
   dataDir: string;
@@ -56,6 +57,7 @@ export interface CentralStatus extends FleetReport {
   lists: Record<string, { version: number; snapshotVersion: number }>;
   events: number;
   ingest: IngestCounters;
+  library: LibraryReport;
   broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
 }
 
@@ -68,6 +70,8 @@ export interface Central {
   protocolVersion: 4 | 5;
   listPublicKey: Uint8Array;
   store: CentralStore;
+  /** Loans ledger, conflicts, library lists (central/loans/). */
+  library: LibraryService;
   revoke(ctiHex: string): Promise<number>;
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
@@ -161,7 +165,14 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
-    const ingest = new Ingest(store, (t, p) => publish(t, p), logger, listKey);
+    const library = new LibraryService(store, publisher, logger);
+    const ingest = new Ingest(
+      store,
+      (t, p) => publish(t, p),
+      logger,
+      listKey,
+      (t, events) => library.batchCommitted(t, events),
+    );
     const fleet = new Fleet(store, logger);
     const admin = new CentralAdmin({
       store,
@@ -202,6 +213,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         lists,
         events: await store.eventCount(),
         ingest: { ...ingest.counters },
+        library: await library.report(),
         broker: broker
           ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
           : { kind: 'external', url: redactUrl(opts.broker!) },
@@ -232,6 +244,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: external ? 5 : 4,
       listPublicKey: listKey.publicKey,
       store,
+      library,
       revoke: (cti) => a.revoke(cti),
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),

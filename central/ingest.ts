@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { VerifyKey, type KeyPair } from '../shared/keys.js';
 import { openBatch, signAck, topics } from '../shared/sync.js';
 import type { CentralStore } from './store/types.js';
+import type { TerminalEvent } from '../shared/events.js';
 
 export interface IngestCounters {
   batches: number;
@@ -24,6 +25,8 @@ export class Ingest {
     logger: Logger,
     /** Signs acks: every worker holds the same list key. */
     private readonly listKey: KeyPair,
+    /** Runs after the commit and before the ack (the loans ledger); a failure withholds the ack. */
+    private readonly afterCommit?: (terminal: string, events: TerminalEvent[]) => Promise<void>,
   ) {
     this.log = logger.child({ component: 'ingest' });
   }
@@ -87,6 +90,12 @@ export class Ingest {
       return;
     }
     const result = await this.store.commitBatch(terminal, batch.events, Date.now());
+    // Only the events the ack will cover: one past a gap is applied when the gap fills and it is resent.
+    if (this.afterCommit)
+      await this.afterCommit(
+        terminal,
+        batch.events.filter((e) => e.seq <= result.acked),
+      );
     this.counters.batches++;
     this.counters.inserted += result.inserted;
     this.counters.duplicates += batch.events.length - result.inserted;

@@ -22,6 +22,8 @@ import type {
   NewTerminal,
   TerminalRecord,
 } from './types.js';
+import { PostgresLoanStore } from '../loans/postgres.js';
+import { LOANS_SCHEMA } from '../loans/sql.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS terminals (
@@ -45,6 +47,10 @@ const num = (v: unknown): number => Number(v);
 
 export class PostgresCentralStore implements CentralStore {
   private pool: pg.Pool | undefined;
+  readonly loans = new PostgresLoanStore(
+    () => this.db,
+    (work) => this.tx(work),
+  );
 
   constructor(
     private readonly url: string,
@@ -66,6 +72,7 @@ export class PostgresCentralStore implements CentralStore {
       // Several workers may start at once: serialise the schema creation.
       await client.query('SELECT pg_advisory_lock(7157)');
       await client.query(SCHEMA);
+      await client.query(LOANS_SCHEMA('BIGINT'));
       await client.query('SELECT pg_advisory_unlock(7157)');
     } finally {
       client.release();

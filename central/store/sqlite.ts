@@ -21,6 +21,8 @@ import type {
   NewTerminal,
   TerminalRecord,
 } from './types.js';
+import { SqliteLoanStore } from '../loans/sqlite.js';
+import { LOANS_SCHEMA } from '../loans/sql.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS terminals (
@@ -42,6 +44,7 @@ CREATE TABLE IF NOT EXISTS enrollment_codes (
 
 export class SqliteCentralStore implements CentralStore {
   private db: Database.Database | undefined;
+  readonly loans = new SqliteLoanStore(() => this.conn);
 
   constructor(private readonly file: string) {}
 
@@ -58,6 +61,7 @@ export class SqliteCentralStore implements CentralStore {
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
+    db.exec(LOANS_SCHEMA('INTEGER'));
     this.db = db;
   }
 

@@ -3,6 +3,7 @@
 import type { TerminalEvent } from '../../shared/events.js';
 import type { Alg } from '../../shared/keys.js';
 import type { TerminalStatus } from '../../shared/sync.js';
+import type { LoanStore } from '../loans/types.js';
 
 export interface TerminalRecord {
   id: string;
@@ -30,8 +31,8 @@ export interface CommitResult {
   inserted: number;
 }
 
-/** The list types central maintains itself (cards and library lists come later). */
-export type CentralListType = 'trust' | 'revocation';
+/** The list types central maintains itself (cards come later). */
+export type CentralListType = 'trust' | 'revocation' | 'library' | 'items' | 'members';
 
 /**
  * One element of a list as central tracks it: its final state and the list version that last changed it,
@@ -40,7 +41,8 @@ export type CentralListType = 'trust' | 'revocation';
  * data = JSON of the issuer key).
  */
 export interface ListElement {
-  kind: 'serial' | 'subject' | 'key';
+  /** policy, item, member: the library lists (central/loans/lists.ts); data is JSON. */
+  kind: 'serial' | 'subject' | 'key' | 'policy' | 'item' | 'member';
   key: string;
   state: 'add' | 'remove';
   data?: string;
@@ -62,6 +64,8 @@ export interface EnrollmentGrant {
 
 export interface CentralStore {
   init(): Promise<void>;
+  /** The loans ledger, on the same database. */
+  readonly loans: LoanStore;
   close(): Promise<void>;
 
   /** Throws when the id is taken. */
