@@ -115,8 +115,8 @@ export async function runTerminalBench(opts: { json: boolean }): Promise<object>
     }
     const listLoadSeconds = (performance.now() - loadStarted) / 1000;
     const counts = {
-      revokedSerials: store.count('revoked_serials'),
-      cardBindings: store.count('card_bindings'),
+      revokedSerials: store.lists.count('revoked_serials'),
+      cardBindings: store.lists.count('card_bindings'),
     };
     store.close();
     const dbBytes = readFileSync(dbPath(config)).length;

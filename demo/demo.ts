@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCentral, type Central } from '../central/index.js';
-import { IssuerKeystore } from '../central/issuer/keystore.js';
+import { IssuerKeystore } from '../issuer/keystore.js';
 import { base45Decode, base45Encode } from '../shared/base45.js';
 import type { Entitlement } from '../shared/credential.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';

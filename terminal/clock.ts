@@ -4,11 +4,11 @@
 import { openBeacon } from '../shared/beacon.js';
 import type { VerifyKey } from '../shared/keys.js';
 import type { ClockState } from '../shared/sync.js';
-import type { ClockRecord } from './store/sqlite.js';
+import type { ClockRecord } from './store/clock-repo.js';
 
 export interface ClockPersistence {
-  clockRecord(): ClockRecord;
-  saveClock(update: Partial<ClockRecord>): void;
+  record(): ClockRecord;
+  save(update: Partial<ClockRecord>): void;
 }
 
 /** Earliest wall time a terminal will believe without a beacon (a Pi boots at 1970). */
@@ -38,12 +38,12 @@ export class TerminalClock {
 
   /** The time to stamp an event with: never before the last committed event. */
   eventTimeMs(): number {
-    return Math.max(this.nowMs(), this.persistence.clockRecord().lastEventAt);
+    return Math.max(this.nowMs(), this.persistence.record().lastEventAt);
   }
 
   state(): ClockState {
     const now = this.nowMs();
-    const rec = this.persistence.clockRecord();
+    const rec = this.persistence.record();
     if (now < PLAUSIBLE_EPOCH_MS) return 'untrusted';
     if (now < rec.lastEventAt - BACKWARDS_TOLERANCE_MS || now < rec.lastGoodMs - BACKWARDS_TOLERANCE_MS)
       return 'untrusted';
@@ -59,7 +59,7 @@ export class TerminalClock {
   applyBeacon(bytes: Uint8Array): BeaconResult {
     const beacon = openBeacon(bytes, this.listKey);
     if (typeof beacon === 'string') return { ok: false, why: beacon };
-    const rec = this.persistence.clockRecord();
+    const rec = this.persistence.record();
     if (beacon.seq <= rec.beaconSeq)
       return { ok: false, why: `beacon seq ${beacon.seq} is not newer than ${rec.beaconSeq}` };
     if (beacon.t < rec.lastEventAt - BACKWARDS_TOLERANCE_MS)
@@ -71,7 +71,7 @@ export class TerminalClock {
     const sys = this.systemNow();
     this.offsetMs = beacon.t - sys;
     this.beaconAtMono = this.monoNow();
-    this.persistence.saveClock({
+    this.persistence.save({
       beaconSeq: beacon.seq,
       beaconT: beacon.t,
       beaconLocal: sys,
@@ -84,6 +84,6 @@ export class TerminalClock {
   checkpoint(): void {
     if (this.state() === 'untrusted') return;
     const now = this.nowMs();
-    if (now > this.persistence.clockRecord().lastGoodMs) this.persistence.saveClock({ lastGoodMs: now });
+    if (now > this.persistence.record().lastGoodMs) this.persistence.save({ lastGoodMs: now });
   }
 }

@@ -86,7 +86,7 @@ describe('startTerminal (in-process)', () => {
   it('fails closed on an untrusted clock (counter) until a beacon restores it', async () => {
     const future = Date.now() + 86_400_000;
     const term = await start({ role: 'counter', requirement: { k: 'venue' } }, (s) =>
-      s.saveClock({ lastEventAt: future, lastGoodMs: future }),
+      s.clock.save({ lastEventAt: future, lastGoodMs: future }),
     );
     expect(term.report()).toMatchObject({ clock: 'untrusted', healthy: false });
     const health = await fetch(`http://127.0.0.1:${term.httpPort}/healthz`);
@@ -105,7 +105,7 @@ describe('startTerminal (in-process)', () => {
 
   it('denies with storage_failure when the disk is full and reports it on /healthz', async () => {
     const term = await start({ antiPassbackSeconds: 0 });
-    term.store.limitGrowth(0);
+    term.store.maintenance.limitGrowth(0);
     const creds = Array.from({ length: 5 }, (_, i) => fleet.credential(`m-${i}`));
     let failure;
     for (let i = 0; i < 2000 && !failure; i++) {

@@ -121,7 +121,9 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
     const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
     const bus = new TerminalBus(logger);
-    const clock = new TerminalClock(store, listKey, { beaconMaxAgeHours: config.clock.beaconMaxAgeHours });
+    const clock = new TerminalClock(store.clock, listKey, {
+      beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
+    });
     const metrics = new TerminalMetrics();
     const outputs: GateOutput[] = [
       ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
@@ -213,14 +215,14 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
           return;
         lastCheckpoint = now;
         try {
-          store.checkpoint();
+          store.maintenance.checkpoint();
         } catch (err) {
           logger.warn({ err }, 'checkpoint failed');
         }
       }, CHECKPOINT_POLL_MS),
       setInterval(() => {
         try {
-          store.prune(
+          store.maintenance.prune(
             Math.floor(clock.nowMs() / 1000),
             clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
           );

@@ -13,11 +13,11 @@ export function applySignedListBytes(
 ): ListApplyResult {
   try {
     const list = openList(bytes, listKey);
-    const check = store.applyList(list, nowMs);
+    const check = store.lists.apply(list, nowMs);
     if (check === 'apply')
       store.commitEvent({
         kind: 'list_applied',
-        at: Math.max(nowMs, store.clockRecord().lastEventAt),
+        at: Math.max(nowMs, store.clock.record().lastEventAt),
         data: { list: list.type, version: list.version, delta: 'delta' in list },
       });
     return {

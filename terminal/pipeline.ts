@@ -202,15 +202,15 @@ export class DecisionPipeline {
       if (!uid) return { ...base, decision: 'deny', reason: 'malformed', kind };
       const h = this.deps.cardKey ? cardHash(uid, this.deps.cardKey) : undefined;
       hashHex = h ? toHex(h).slice(0, 32) : undefined;
-      const binding = h ? store.cardBinding(h) : undefined;
+      const binding = h ? store.verifier.cardBinding(h) : undefined;
       if (!binding) first = { decision: 'deny', reason: 'card_unknown' };
       else if (binding.blocked) first = { decision: 'deny', reason: 'card_blocked', sub: binding.sub };
-      else if (store.isSuspended(binding.sub))
+      else if (store.verifier.isSuspended(binding.sub))
         first = { decision: 'deny', reason: 'member_suspended', sub: binding.sub };
       else first = { decision: 'accept', reason: 'ok', sub: binding.sub };
     } else {
       ages = ['trust', 'revocation'];
-      token = verify(line, store, {
+      token = verify(line, store.verifier, {
         now: Math.floor(nowMs / 1000),
         windowSeconds: config.verify.windowSeconds,
         skewSeconds: config.verify.skewSeconds,
@@ -228,8 +228,10 @@ export class DecisionPipeline {
         ...(first.entitlements ? { entitlements: first.entitlements } : {}),
         direction,
         nowMs,
-        ...(sub && first.decision === 'accept' ? { lastPassage: store.lastPassage(sub, config.gate) } : {}),
-        occupancy: store.occupancy,
+        ...(sub && first.decision === 'accept'
+          ? { lastPassage: store.verifier.lastPassage(sub, config.gate) }
+          : {}),
+        occupancy: store.verifier.occupancy,
         clock: clock.state(),
         listAgeHours: this.listAgeHours(ages, nowMs),
       },
@@ -258,7 +260,7 @@ export class DecisionPipeline {
 
   /** Age in hours of the oldest list the decision relies on; undefined when one was never loaded. */
   private listAgeHours(types: readonly string[], nowMs: number): number | undefined {
-    const versions = this.deps.store.listVersions() as Record<string, { issuedAt: number } | undefined>;
+    const versions = this.deps.store.lists.versions() as Record<string, { issuedAt: number } | undefined>;
     let oldest = 0;
     for (const t of types) {
       const v = versions[t];

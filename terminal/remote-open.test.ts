@@ -17,7 +17,7 @@ class RecordingOutput implements GateOutput {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   async show(signal: GateSignal): Promise<void> {
-    this.signals.push({ ...signal, lastSeqThen: this.terminal?.store.lastSeq ?? -1 });
+    this.signals.push({ ...signal, lastSeqThen: this.terminal?.store.outbox.lastSeq ?? -1 });
   }
 }
 
@@ -77,7 +77,7 @@ describe('remote open (open_gate_once)', () => {
     expect(output.signals).toEqual([
       expect.objectContaining({ decision: 'deny', reason: 'storage_failure' }),
     ]);
-    expect(term.store.lastSeq).toBe(0);
+    expect(term.store.outbox.lastSeq).toBe(0);
     expect(term.pipeline.storageFailing).toBe(true);
     expect(failures).toHaveLength(1);
 
@@ -107,6 +107,6 @@ describe('remote open (open_gate_once)', () => {
     };
     await handleCommand('reload', { pipeline: term.pipeline, store: term.store, logger });
     expect(reloaded).toBe(1);
-    expect(term.store.lastSeq).toBe(0);
+    expect(term.store.outbox.lastSeq).toBe(0);
   });
 });

@@ -36,7 +36,7 @@ export function buildReport(
 ): TerminalReport {
   const nowMs = clock.nowMs();
   const lists: Record<string, ListReport> = {};
-  for (const [type, v] of Object.entries(store.listVersions())) {
+  for (const [type, v] of Object.entries(store.lists.versions())) {
     if (!v) continue;
     const ageHours = Math.max(0, (nowMs / 1000 - v.issuedAt) / 3600);
     lists[type] = {
@@ -74,10 +74,10 @@ export function buildReport(
     clock: state,
     lists,
     staleness: config.staleness,
-    outboxDepth: store.outboxDepth,
-    lastSeq: store.lastSeq,
-    ackedSeq: store.ackedSeq,
-    occupancy: store.occupancy,
+    outboxDepth: store.outbox.depth,
+    lastSeq: store.outbox.lastSeq,
+    ackedSeq: store.outbox.ackedSeq,
+    occupancy: store.verifier.occupancy,
     healthy: problems.length === 0,
     problems,
     warnings,

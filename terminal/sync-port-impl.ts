@@ -32,11 +32,11 @@ export class TerminalSyncPort implements SyncPort {
   }
 
   pendingEvents(afterSeq: number, limit: number): TerminalEvent[] {
-    return this.deps.store.pendingEvents(afterSeq, Math.max(1, Math.min(limit, 5000)));
+    return this.deps.store.outbox.pendingEvents(afterSeq, Math.max(1, Math.min(limit, 5000)));
   }
 
   acknowledge(seq: number): void {
-    this.deps.store.acknowledge(seq);
+    this.deps.store.outbox.acknowledge(seq);
   }
 
   applySignedList(bytes: Uint8Array): ListApplyResult {
@@ -55,7 +55,7 @@ export class TerminalSyncPort implements SyncPort {
       );
       if (result.outcome === 'applied') {
         this.deps.bus.emit('listApplied', { type: result.type, version: result.version });
-        this.deps.bus.emit('eventCommitted', { seq: this.deps.store.lastSeq });
+        this.deps.bus.emit('eventCommitted', { seq: this.deps.store.outbox.lastSeq });
       }
     }
     return result;
@@ -86,15 +86,15 @@ export class TerminalSyncPort implements SyncPort {
   status(): TerminalStatus {
     const { store, clock, config } = this.deps;
     const lists: Record<string, { version: number; issuedAt: number }> = {};
-    for (const [t, v] of Object.entries(store.listVersions()))
+    for (const [t, v] of Object.entries(store.lists.versions()))
       if (v) lists[t] = { version: v.version, issuedAt: v.issuedAt };
     return {
       state: 'online',
       at: clock.nowMs(),
       role: config.role,
       lists,
-      outboxDepth: store.outboxDepth,
-      lastSeq: store.lastSeq,
+      outboxDepth: store.outbox.depth,
+      lastSeq: store.outbox.lastSeq,
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };

@@ -28,8 +28,8 @@ const implementations: Record<string, () => Subject> = {
     const store = new SqliteStore(join(dir, 'terminal.db'));
     store.open();
     return {
-      store,
-      applyList: (l) => store.applyList(l, Date.now()),
+      store: store.verifier,
+      applyList: (l) => store.lists.apply(l, Date.now()),
       close: () => {
         store.close();
         rmSync(dir, { recursive: true, force: true });

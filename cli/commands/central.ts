@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { adminTokenPath } from '../../central/admin-token.js';
 import { startCentral } from '../../central/index.js';
-import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { IssuerKeystore } from '../../issuer/keystore.js';
 import { LIST_KEY_FILE } from '../../central/list-key.js';
 import { toHex } from '../../shared/bytes.js';
 import type { KeyPair } from '../../shared/keys.js';

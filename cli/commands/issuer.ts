@@ -1,5 +1,5 @@
 // `passgate issuer …`: keys, credentials, revocation and signed lists, kept in a directory.
-import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { IssuerKeystore } from '../../issuer/keystore.js';
 import { toHex } from '../../shared/bytes.js';
 import { coseKeyFromPublic, keyId, type Alg } from '../../shared/keys.js';
 import { encodeCbor } from '../../shared/cbor.js';

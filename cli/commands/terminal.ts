@@ -229,7 +229,7 @@ const status: CommandSpec = {
     const store = openStore(c);
     try {
       const clock = new TerminalClock(
-        store,
+        store.clock,
         new VerifyKey('EdDSA', fromHex(c.listPublicKey, 'listPublicKey')),
         c.clock,
       );

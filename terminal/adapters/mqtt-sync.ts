@@ -1,14 +1,19 @@
-// The terminal's MQTT sync client (the only terminal file importing mqtt). Drains the outbox in signed
-// batches with one batch in flight, forgets events only when central acks them, resends from the first
-// unacked seq after any reconnect or ack timeout; publishes retained status (last will = offline) and
-// heartbeats; applies retained lists (snapshot + cumulative delta) and time beacons through the SyncPort.
-// Acks and commands are signed with the list key the terminal pinned: anything else is logged and ignored.
+// The terminal's MQTT transport (the only terminal file importing mqtt): connects with backoff, signs and
+// publishes the batches the outbox sender (terminal/sync/outbox-sender.ts) chooses, publishes retained
+// status (last will = offline) and heartbeats, applies retained lists (snapshot + cumulative delta) and
+// time beacons through the SyncPort. Acks and commands are signed with the list key the terminal pinned:
+// anything else is logged and ignored; verified commands pass the command gate (terminal/sync/command-gate.ts).
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
 import type { KeyPair, VerifyKey } from '../../shared/keys.js';
 import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
+import { CommandGate } from '../sync/command-gate.js';
+import { OutboxSender } from '../sync/outbox-sender.js';
+import { systemTimers } from '../sync/timers.js';
+
+export { COMMAND_MAX_AGE_MS, COMMAND_MAX_FUTURE_MS } from '../sync/command-gate.js';
 
 export interface MqttSyncOptions {
   url: string;
@@ -36,22 +41,11 @@ export interface MqttSyncOptions {
   mqttOptions?: Partial<IClientOptions>;
 }
 
-/** A command signed longer ago than this (by the terminal's clock) is refused. */
-export const COMMAND_MAX_AGE_MS = 5 * 60_000;
-/** A command signed this far in the future is refused too (clock skew allowance). */
-export const COMMAND_MAX_FUTURE_MS = 60_000;
-
-interface InFlight {
-  fromSeq: number;
-  toSeq: number;
-  timer: NodeJS.Timeout;
-}
-
 export class MqttSync {
   private client: MqttClient | undefined;
   private readonly log: Logger;
-  private inFlight: InFlight | undefined;
-  private acked = 0;
+  private readonly sender: OutboxSender;
+  private readonly gate: CommandGate;
   private backoff: number;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribeCommitted: (() => void) | undefined;
@@ -59,12 +53,8 @@ export class MqttSync {
   private readonly heldDeltas = new Map<string, Uint8Array>();
   private protocolVersion: 4 | 5;
   private stopped = false;
-  /** True once this connection's ack/cmd/lists subscriptions are confirmed (SUBACK): only then drain. */
-  private subscribed = false;
   /** Bumped on every connect, so a SUBACK from an earlier connection is ignored. */
   private connection = 0;
-  /** Command ids already run → when they may be forgotten (past the freshness window). */
-  private readonly seenCommands = new Map<string, number>();
 
   constructor(
     private readonly port: SyncPort,
@@ -73,6 +63,16 @@ export class MqttSync {
     this.log = opts.logger.child({ component: 'mqtt-sync', terminal: port.terminalId });
     this.backoff = opts.minBackoffMs ?? 500;
     this.protocolVersion = opts.protocolVersion ?? 5;
+    this.gate = new CommandGate(opts.now ?? Date.now);
+    this.sender = new OutboxSender({
+      pendingEvents: (afterSeq, limit) => port.pendingEvents(afterSeq, limit),
+      acknowledge: (seq) => port.acknowledge(seq),
+      send: (batch) => this.publishBatch(batch.fromSeq, batch.events),
+      timers: systemTimers,
+      log: this.log,
+      ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
+      ...(opts.ackTimeoutMs === undefined ? {} : { ackTimeoutMs: opts.ackTimeoutMs }),
+    });
   }
 
   get connected(): boolean {
@@ -81,13 +81,13 @@ export class MqttSync {
 
   /** Highest seq central has acknowledged in this run. */
   get ackedSeq(): number {
-    return this.acked;
+    return this.sender.ackedSeq;
   }
 
   start(): void {
     this.stopped = false;
     this.connect();
-    this.unsubscribeCommitted = this.port.onEventCommitted(() => this.drain());
+    this.unsubscribeCommitted = this.port.onEventCommitted(() => this.sender.drain());
     this.heartbeat = setInterval(() => this.publishStatus(), this.opts.heartbeatMs ?? 30_000);
   }
 
@@ -95,7 +95,7 @@ export class MqttSync {
     this.stopped = true;
     this.unsubscribeCommitted?.();
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.clearInFlight();
+    this.sender.stop();
     const client = this.client;
     this.client = undefined;
     if (client?.connected) {
@@ -136,8 +136,7 @@ export class MqttSync {
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, new Uint8Array(payload)));
     client.on('close', () => {
-      this.subscribed = false;
-      this.clearInFlight();
+      this.sender.linkDown();
       if (this.stopped) return;
       // Exponential backoff with jitter: mqtt.js reads reconnectPeriod before each attempt.
       const max = this.opts.maxBackoffMs ?? 30_000;
@@ -167,10 +166,8 @@ export class MqttSync {
     client.options.reconnectPeriod = this.backoff;
     const id = this.port.terminalId;
     const connection = ++this.connection;
-    this.subscribed = false;
-    // Whatever was in flight on the previous connection is resent from the first unacked seq: stop its
-    // timer too, or it would later wipe the batch sent on this connection (two batches in flight).
-    this.clearInFlight();
+    // Whatever was in flight on the previous connection is resent from the first unacked seq.
+    this.sender.linkDown();
     this.log.info('connected to central');
     client.subscribe(
       [topics.ack(id), topics.cmd(id), topics.lists, topics.time],
@@ -190,9 +187,7 @@ export class MqttSync {
           return;
         }
         // Only now: an ack for a batch sent before the SUBACK could be missed.
-        this.subscribed = true;
-        this.clearInFlight();
-        this.drain();
+        this.sender.linkUp();
       },
     );
   }
@@ -211,37 +206,10 @@ export class MqttSync {
     );
   }
 
-  private clearInFlight(): void {
-    if (this.inFlight) clearTimeout(this.inFlight.timer);
-    this.inFlight = undefined;
-  }
-
-  /** Sends the next batch if connected and nothing is in flight. */
-  private drain(): void {
+  private publishBatch(fromSeq: number, events: Parameters<typeof signBatch>[1]['events']): void {
     const client = this.client;
-    if (this.stopped || !client?.connected || !this.subscribed || this.inFlight) return;
-    let events;
-    try {
-      events = this.port.pendingEvents(this.acked, Math.min(this.opts.batchSize ?? 200, 500));
-    } catch (err) {
-      this.log.error({ err }, 'could not read the outbox');
-      return;
-    }
-    if (events.length === 0) return;
-    const fromSeq = events[0]!.seq;
-    const toSeq = events[events.length - 1]!.seq;
+    if (this.stopped || !client?.connected) return; // resent after the ack timeout or the next SUBACK
     const bytes = signBatch(this.opts.terminalKey, { terminal: this.port.terminalId, fromSeq, events });
-    const entry: InFlight = {
-      fromSeq,
-      toSeq,
-      timer: setTimeout(() => {
-        if (this.inFlight !== entry) return; // superseded (cleared timers never fire; belt and braces)
-        this.log.warn({ fromSeq, toSeq }, 'no ack in time: resending from the first unacked event');
-        this.inFlight = undefined;
-        this.drain();
-      }, this.opts.ackTimeoutMs ?? 10_000),
-    };
-    this.inFlight = entry;
     client.publish(topics.events(this.port.terminalId), Buffer.from(bytes), { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message }, 'batch publish interrupted; it will be resent');
     });
@@ -268,32 +236,7 @@ export class MqttSync {
       this.log.warn({ why: ack }, 'ignored an ack that does not verify');
       return;
     }
-    const seq = ack.seq;
-    if (seq < this.acked) {
-      // Central once acked more than it holds now (restored from a backup, failed over to a replica
-      // that lagged): the events in between were deleted here and cannot be sent again. Resending at
-      // once would loop at network speed without progress; the ack timeout paces the resends instead.
-      this.log.error(
-        { centralAckedSeq: seq, terminalAckedSeq: this.acked },
-        'central lost events the terminal already deleted: operator action needed',
-      );
-      return;
-    }
-    if (seq > this.acked) {
-      this.acked = seq;
-      this.port.acknowledge(seq);
-    }
-    if (this.inFlight && seq >= this.inFlight.toSeq) {
-      this.clearInFlight();
-      this.drain();
-    } else if (this.inFlight && seq < this.inFlight.fromSeq - 1) {
-      // Central is missing events before this batch that the outbox no longer holds: an immediate
-      // resend would send the same batch again. The ack timeout paces the resends.
-      this.log.error(
-        { centralAckedSeq: seq, firstUnackedSeq: this.inFlight.fromSeq },
-        'central is missing events the terminal no longer has: operator action needed',
-      );
-    }
+    this.sender.onAck(ack.seq);
   }
 
   private onList(topic: string, payload: Uint8Array): void {
@@ -323,18 +266,18 @@ export class MqttSync {
       return;
     }
     const { command: cmd, id, t } = signed;
-    const now = (this.opts.now ?? Date.now)();
-    if (t < now - COMMAND_MAX_AGE_MS || t > now + COMMAND_MAX_FUTURE_MS) {
-      this.log.warn({ cmd, id, ageMs: now - t }, 'ignored a command outside the 5-minute window');
+    const verdict = this.gate.admit(id, t);
+    if (verdict === 'outside_window') {
+      this.log.warn(
+        { cmd, id, ageMs: (this.opts.now ?? Date.now)() - t },
+        'ignored a command outside the 5-minute window',
+      );
       return;
     }
-    for (const [seen, expires] of this.seenCommands) if (expires < now) this.seenCommands.delete(seen);
-    if (this.seenCommands.has(id)) {
+    if (verdict === 'already_run') {
       this.log.warn({ cmd, id }, 'ignored a command already run (redelivered)');
       return;
     }
-    // Kept until the command would be refused as too old anyway (by its own t, with the skew margin).
-    this.seenCommands.set(id, Math.max(now, t) + COMMAND_MAX_AGE_MS + COMMAND_MAX_FUTURE_MS);
     this.log.info({ cmd, id }, 'command from central');
     if (cmd === 'resync') {
       // Subscribing again makes the broker resend the retained lists.

@@ -201,7 +201,7 @@ export class Kiosk {
   // ---- identification --------------------------------------------------------------------------
   private identifyQr(text: string): LineResponse {
     const { config, store, clock } = this.deps;
-    const d = verify(text, store, {
+    const d = verify(text, store.verifier, {
       now: Math.floor(clock.nowMs() / 1000),
       windowSeconds: config.verify.windowSeconds,
       skewSeconds: config.verify.skewSeconds,
@@ -221,7 +221,7 @@ export class Kiosk {
     if (d.cti) session.cti = d.cti;
     if (d.replayKey && d.replayExpiresAt) {
       // The code is spent now, whether or not a loan follows (written with the next event).
-      store.markSeen(d.replayKey, d.replayExpiresAt);
+      store.verifier.markSeen(d.replayKey, d.replayExpiresAt);
       session.replay = { key: d.replayKey, expiresAt: d.replayExpiresAt };
     }
     this.begin(session);
@@ -235,10 +235,10 @@ export class Kiosk {
 
   private identifyCard(uid: Uint8Array): LineResponse {
     const key = this.deps.cardKey;
-    const binding = key ? this.deps.store.cardBinding(cardHash(uid, key)) : undefined;
+    const binding = key ? this.deps.store.verifier.cardBinding(cardHash(uid, key)) : undefined;
     if (!binding) return this.notice('card_unknown', 'deny');
     if (binding.blocked) return this.notice('card_blocked', 'deny');
-    if (this.deps.store.isSuspended(binding.sub)) return this.notice('member_suspended', 'deny');
+    if (this.deps.store.verifier.isSuspended(binding.sub)) return this.notice('member_suspended', 'deny');
     this.begin({ sub: binding.sub, limit: this.loans.policy()?.limit ?? 0, via: 'kiosk', lines: [] });
     return { decision: 'accept', reason: 'ok', seq: null, kiosk: this.answer([]) };
   }

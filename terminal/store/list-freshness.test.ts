@@ -21,12 +21,12 @@ describe('list freshness', () => {
         issuedAt,
         snapshot: { serials: [new Uint8Array(16).fill(1)], subjects: [] },
       });
-      expect(store.applyList(list(1_000), 1)).toBe('apply');
-      expect(store.applyList(list(5_000), 2)).toBe('already_applied');
-      expect(store.listVersions().revocation).toMatchObject({ version: 3, issuedAt: 5_000 });
-      expect(store.applyList(list(2_000), 3)).toBe('already_applied');
-      expect(store.listVersions().revocation?.issuedAt).toBe(5_000);
-      expect(store.isRevoked(new Uint8Array(16).fill(1))).toBe(true);
+      expect(store.lists.apply(list(1_000), 1)).toBe('apply');
+      expect(store.lists.apply(list(5_000), 2)).toBe('already_applied');
+      expect(store.lists.versions().revocation).toMatchObject({ version: 3, issuedAt: 5_000 });
+      expect(store.lists.apply(list(2_000), 3)).toBe('already_applied');
+      expect(store.lists.versions().revocation?.issuedAt).toBe(5_000);
+      expect(store.verifier.isRevoked(new Uint8Array(16).fill(1))).toBe(true);
     } finally {
       store.close();
     }

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
 import { damagedDatabases, damagedName, recoveringName } from './damaged-files.js';
-import { META_KEYS, migrate, StoreCorruptError } from './sqlite.js';
+import { META_KEYS, migrate, StoreCorruptError } from './db.js';
 
 type Db = Database.Database;
 

@@ -31,16 +31,16 @@ describe('SqliteStore', () => {
   it('assigns contiguous seqs that survive acks and reopening', () => {
     for (let i = 0; i < 5; i++)
       store.commitEvent({ kind: 'entry', at: 1000 + i, decision: 'accept', reason: 'ok' });
-    expect(store.pendingEvents(0, 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    store.acknowledge(5);
-    store.acknowledge(3); // idempotent, never backwards
-    store.acknowledge(99); // never past what exists
-    expect(store.ackedSeq).toBe(5);
-    expect(store.outboxDepth).toBe(0);
+    expect(store.outbox.pendingEvents(0, 10).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    store.outbox.acknowledge(5);
+    store.outbox.acknowledge(3); // idempotent, never backwards
+    store.outbox.acknowledge(99); // never past what exists
+    expect(store.outbox.ackedSeq).toBe(5);
+    expect(store.outbox.depth).toBe(0);
     store.close();
     store.open();
     expect(store.commitEvent({ kind: 'entry', at: 2000 }).seq).toBe(6);
-    expect(store.pendingEvents(0, 10).map((e) => e.seq)).toEqual([6]);
+    expect(store.outbox.pendingEvents(0, 10).map((e) => e.seq)).toEqual([6]);
   });
 
   it('writes replay keys and passages in the same transaction as the event', () => {
@@ -52,11 +52,11 @@ describe('SqliteStore', () => {
         occupancyDelta: 1,
       },
     );
-    expect(store.hasSeen('k1')).toBe(true);
-    expect(store.lastPassage('s', 'g')).toEqual({ direction: 'in', at: 1 });
-    expect(store.occupancy).toBe(1);
-    expect(store.prune(200, 0)).toBe(1);
-    expect(store.hasSeen('k1')).toBe(false);
+    expect(store.verifier.hasSeen('k1')).toBe(true);
+    expect(store.verifier.lastPassage('s', 'g')).toEqual({ direction: 'in', at: 1 });
+    expect(store.verifier.occupancy).toBe(1);
+    expect(store.maintenance.prune(200, 0)).toBe(1);
+    expect(store.verifier.hasSeen('k1')).toBe(false);
   });
 
   it('applies lists atomically with anti-rollback and cumulative deltas', () => {
@@ -69,10 +69,10 @@ describe('SqliteStore', () => {
         keys: [{ kid: keyId(issuer.publicKey), alg: 'EdDSA', publicKey: issuer.publicKey, issuer: 'x' }],
       },
     };
-    expect(store.applyList(trust, 1)).toBe('apply');
-    expect(store.issuerKey(keyId(issuer.publicKey))?.issuer).toBe('x');
-    expect(store.applyList(trust, 1)).toBe('already_applied');
-    store.applyList(
+    expect(store.lists.apply(trust, 1)).toBe('apply');
+    expect(store.verifier.issuerKey(keyId(issuer.publicKey))?.issuer).toBe('x');
+    expect(store.lists.apply(trust, 1)).toBe('already_applied');
+    store.lists.apply(
       {
         type: 'revocation',
         version: 3,
@@ -88,23 +88,23 @@ describe('SqliteStore', () => {
       issuedAt: 20,
       delta: { addSerials: [serial(3)], removeSerials: [serial(1)], addSubjects: [], removeSubjects: ['a'] },
     });
-    expect(() => store.applyList(delta(6, 4), 1)).toThrow(ListError); // gap
-    expect(store.applyList(delta(5, 2), 1)).toBe('apply'); // base 2 ≤ held 3 < 5
-    expect(store.isRevoked(serial(1))).toBe(false);
-    expect(store.isRevoked(serial(3))).toBe(true);
-    expect(store.isSuspended('a')).toBe(false);
+    expect(() => store.lists.apply(delta(6, 4), 1)).toThrow(ListError); // gap
+    expect(store.lists.apply(delta(5, 2), 1)).toBe('apply'); // base 2 ≤ held 3 < 5
+    expect(store.verifier.isRevoked(serial(1))).toBe(false);
+    expect(store.verifier.isRevoked(serial(3))).toBe(true);
+    expect(store.verifier.isSuspended('a')).toBe(false);
     expect(() =>
-      store.applyList(
+      store.lists.apply(
         { type: 'revocation', version: 4, issuedAt: 1, snapshot: { serials: [], subjects: [] } },
         1,
       ),
     ).toThrow(/older/);
-    expect(store.listVersions().revocation).toMatchObject({ version: 5, issuedAt: 20 });
+    expect(store.lists.versions().revocation).toMatchObject({ version: 5, issuedAt: 20 });
   });
 
   it('stores card bindings by hash only, with deltas', () => {
     const h = (n: number) => new Uint8Array(32).fill(n);
-    store.applyList(
+    store.lists.apply(
       {
         type: 'cards',
         version: 1,
@@ -113,8 +113,8 @@ describe('SqliteStore', () => {
       },
       1,
     );
-    expect(store.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: false });
-    store.applyList(
+    expect(store.verifier.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: false });
+    store.lists.apply(
       {
         type: 'cards',
         version: 2,
@@ -124,9 +124,9 @@ describe('SqliteStore', () => {
       },
       1,
     );
-    expect(store.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: true });
+    expect(store.verifier.cardBinding(h(1))).toEqual({ sub: 'm1', blocked: true });
     expect(() =>
-      store.applyList(
+      store.lists.apply(
         {
           type: 'cards',
           version: 3,
@@ -136,25 +136,25 @@ describe('SqliteStore', () => {
         1,
       ),
     ).toThrow(/binding 0.sub/);
-    expect(store.listVersions().cards?.version).toBe(2);
+    expect(store.lists.versions().cards?.version).toBe(2);
   });
 
   it('reports a full disk as StorageFullError and records nothing', () => {
     store.commitEvent({ kind: 'entry', at: 1 });
-    store.limitGrowth(0);
+    store.maintenance.limitGrowth(0);
     const big = 'x'.repeat(100);
     expect(() => {
       for (let i = 0; i < 1000; i++)
         store.commitEvent({ kind: 'entry', at: 2, gate: big }, { replay: { key: big + i, expiresAt: 9 } });
     }).toThrow(StorageFullError);
-    const last = store.lastSeq;
-    expect(store.pendingEvents(0, 2000).length).toBe(last);
+    const last = store.outbox.lastSeq;
+    expect(store.outbox.pendingEvents(0, 2000).length).toBe(last);
   });
 
   it('recover keeps the outbox and the seq counter, drops the caches', () => {
     for (let i = 0; i < 3; i++) store.commitEvent({ kind: 'entry', at: 5000 + i });
-    store.acknowledge(1);
-    store.applyList(
+    store.outbox.acknowledge(1);
+    store.lists.apply(
       { type: 'revocation', version: 1, issuedAt: 1, snapshot: { serials: [serial(1)], subjects: [] } },
       1,
     );
@@ -162,10 +162,10 @@ describe('SqliteStore', () => {
     const report = recoverStore(store.path);
     expect(report).toMatchObject({ keptEvents: 2, lastSeq: 3, ackedSeq: 1, integrity: 'ok' });
     store.open();
-    expect(store.isRevoked(serial(1))).toBe(false);
-    expect(store.listVersions()).toEqual({});
+    expect(store.verifier.isRevoked(serial(1))).toBe(false);
+    expect(store.lists.versions()).toEqual({});
     expect(store.commitEvent({ kind: 'entry', at: 6000 }).seq).toBe(4);
-    expect(store.clockRecord().lastEventAt).toBe(6000);
+    expect(store.clock.record().lastEventAt).toBe(6000);
   });
   it('recover keeps 200,000 outbox events and the seq counter (no spread of huge arrays)', () => {
     store.close();
@@ -183,15 +183,15 @@ describe('SqliteStore', () => {
     expect(report).toMatchObject({ keptEvents: n, lastSeq: n, ackedSeq: 0, lostEventRows: 0, markers: 0 });
     expect(readdirSync(dir).filter((f) => f.includes('.recovering'))).toEqual([]);
     store.open();
-    expect(store.outboxDepth).toBe(n);
-    expect(store.pendingEvents(n - 2, 10).map((e) => e.seq)).toEqual([n - 1, n]);
+    expect(store.outbox.depth).toBe(n);
+    expect(store.outbox.pendingEvents(n - 2, 10).map((e) => e.seq)).toEqual([n - 1, n]);
     expect(store.commitEvent({ kind: 'entry', at: 1 }).seq).toBe(n + 1);
-    expect(store.clockRecord().lastEventAt).toBe(1_000 + n);
+    expect(store.clock.record().lastEventAt).toBe(1_000 + n);
   });
 
   it('a recovery that fails half way leaves no terminal.db; open() refuses; recover again continues', () => {
     for (let i = 0; i < 5; i++) store.commitEvent({ kind: 'entry', at: 7000 + i });
-    store.acknowledge(2);
+    store.outbox.acknowledge(2);
     store.close();
     expect(() =>
       recoverStore(store.path, {
@@ -210,13 +210,13 @@ describe('SqliteStore', () => {
     expect(report).toMatchObject({ resumed: true, keptEvents: 3, lastSeq: 5, ackedSeq: 2, markers: 0 });
     expect(readdirSync(dir).filter((f) => f.includes('.recovering'))).toEqual([]);
     store.open(); // the damaged file is still next to it: an existing database opens as before
-    expect(store.pendingEvents(0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(store.outbox.pendingEvents(0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
     expect(store.commitEvent({ kind: 'entry', at: 8000 }).seq).toBe(6);
   });
 
   it('recover fills unreadable outbox rows with record_lost markers so the seq run has no holes', () => {
     for (let i = 1; i <= 20; i++) store.commitEvent({ kind: 'entry', at: 9000 + i, gate: 'g' });
-    store.acknowledge(5);
+    store.outbox.acknowledge(5);
     store.close();
     const raw = new Database(store.path);
     raw.prepare('DELETE FROM outbox WHERE seq IN (8, 9, 15, 20)').run();
@@ -226,7 +226,7 @@ describe('SqliteStore', () => {
     const report = recoverStore(store.path);
     expect(report).toMatchObject({ keptEvents: 9, lastSeq: 20, ackedSeq: 5, lostEventRows: 6, markers: 6 });
     store.open();
-    const pending = store.pendingEvents(0, 100);
+    const pending = store.outbox.pendingEvents(0, 100);
     expect(pending.map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 6));
     const lost = pending.filter((e) => e.kind === 'record_lost');
     expect(lost.map((e) => e.seq)).toEqual([8, 9, 12, 13, 15, 20]);
@@ -246,11 +246,11 @@ describe('SqliteStore', () => {
         publicKey: k.publicKey,
         issuer: 'city-pass',
       };
-      expect(store.issuerKey(key.kid)).toBeUndefined();
-      other.applyList({ type: 'trust', version: 1, issuedAt: 1, snapshot: { keys: [key] } }, Date.now());
-      expect(store.issuerKey(key.kid)?.issuer).toBe('city-pass');
-      other.applyList({ type: 'trust', version: 2, issuedAt: 2, snapshot: { keys: [] } }, Date.now());
-      expect(store.issuerKey(key.kid)).toBeUndefined();
+      expect(store.verifier.issuerKey(key.kid)).toBeUndefined();
+      other.lists.apply({ type: 'trust', version: 1, issuedAt: 1, snapshot: { keys: [key] } }, Date.now());
+      expect(store.verifier.issuerKey(key.kid)?.issuer).toBe('city-pass');
+      other.lists.apply({ type: 'trust', version: 2, issuedAt: 2, snapshot: { keys: [] } }, Date.now());
+      expect(store.verifier.issuerKey(key.kid)).toBeUndefined();
     } finally {
       other.close();
     }

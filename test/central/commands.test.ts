@@ -31,7 +31,7 @@ class RecordingOutput implements GateOutput {
     const committedBefore =
       signal.seq !== null &&
       (this.terminal?.port.pendingEvents(signal.seq - 1, 1)[0]?.seq === signal.seq ||
-        (this.terminal?.store.ackedSeq ?? 0) >= signal.seq);
+        (this.terminal?.store.outbox.ackedSeq ?? 0) >= signal.seq);
     this.signals.push({ ...signal, committedBefore });
   }
 }
@@ -87,7 +87,7 @@ afterAll(async () => {
 
 describe('POST /command', () => {
   it('open_gate_once: the accept is committed, then the gate opens, and central gets the event', async () => {
-    const before = terminal.store.lastSeq;
+    const before = terminal.store.outbox.lastSeq;
     const r = await post({ terminal: TERMINAL, command: 'open_gate_once' });
     expect(r).toEqual({
       status: 200,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
-import { IssuerKeystore } from '../../central/issuer/keystore.js';
+import { IssuerKeystore } from '../../issuer/keystore.js';
 import { toHex } from '../../shared/bytes.js';
 import { VerifyKey } from '../../shared/keys.js';
 import { openList } from '../../shared/lists.js';

@@ -102,7 +102,7 @@ afterAll(async () => {
 
 describe('signed commands on a terminal daemon', () => {
   it('a forged, unsigned, stale or misaddressed open_gate_once opens nothing and commits nothing', async () => {
-    const before = terminal.store.lastSeq;
+    const before = terminal.store.outbox.lastSeq;
     await publish(sign('open_gate_once', { key: generateKeyPair('EdDSA') }));
     await publish(new TextEncoder().encode('open_gate_once')); // the old unsigned form
     await publish(sign('open_gate_once', { terminal: 'gate-other' }));
@@ -113,11 +113,11 @@ describe('signed commands on a terminal daemon', () => {
     await publish(sign('reload'));
     await waitFor(() => logLines.some((l) => l.cmd === 'reload'), 10_000, 'reload handled');
     expect(output.signals).toEqual([]);
-    expect(terminal.store.lastSeq).toBe(before);
+    expect(terminal.store.outbox.lastSeq).toBe(before);
   });
 
   it('the same signed open_gate_once delivered twice opens once', async () => {
-    const before = terminal.store.lastSeq;
+    const before = terminal.store.outbox.lastSeq;
     const cmd = sign('open_gate_once', { id: '00112233445566ff' });
     await publish(cmd);
     await publish(cmd);
@@ -125,6 +125,6 @@ describe('signed commands on a terminal daemon', () => {
     await waitFor(() => output.signals.length === 1, 10_000, 'the gate opened');
     await new Promise((r) => setTimeout(r, 200));
     expect(output.signals.map((s) => s.decision)).toEqual(['accept']);
-    expect(terminal.store.lastSeq).toBe(before + 1);
+    expect(terminal.store.outbox.lastSeq).toBe(before + 1);
   });
 });

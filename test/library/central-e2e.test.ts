@@ -70,7 +70,7 @@ async function kiosk(id: string): Promise<string> {
   // First start online: the kiosk takes the trust, revocation and library lists, then goes offline.
   const t = await boot(configFile, true);
   await waitFor('library lists', () =>
-    ['library', 'items', 'members'].every((l) => l in t.store.listVersions()),
+    ['library', 'items', 'members'].every((l) => l in t.store.lists.versions()),
   );
   await stop(t);
   return configFile;
@@ -152,14 +152,14 @@ describe('library kiosks and central', () => {
     await say(t, 'kiosk:done');
     expect(shown.size).toBe(20);
     expect(await central.store.loans.loans({})).toEqual([]);
-    const lastSeq = t.store.lastSeq;
+    const lastSeq = t.store.outbox.lastSeq;
     await stop(t);
 
     // Reconnect: the outbox drains, central's ledger holds every loan once.
     const online = await boot(configFile, true);
     await waitFor(
       'outbox drained',
-      () => online.store.outboxDepth === 0 && online.store.ackedSeq >= lastSeq,
+      () => online.store.outbox.depth === 0 && online.store.outbox.ackedSeq >= lastSeq,
       20_000,
     );
     const loans = await central.store.loans.loans({ limit: 100 });
@@ -226,12 +226,12 @@ describe('library kiosks and central', () => {
     await stop(k2);
     // kiosk 2 reaches central first: the return arrives before its loan
     const on2 = await boot(two, true);
-    await waitFor('kiosk 2 drained', () => on2.store.outboxDepth === 0, 20_000);
+    await waitFor('kiosk 2 drained', () => on2.store.outbox.depth === 0, 20_000);
     expect((await central.store.loans.conflicts({ unresolvedOnly: true })).map((c) => c.kind)).toEqual([
       'return_before_loan',
     ]);
     const on1 = await boot(one, true);
-    await waitFor('kiosk 1 drained', () => on1.store.outboxDepth === 0, 20_000);
+    await waitFor('kiosk 1 drained', () => on1.store.outbox.depth === 0, 20_000);
     const conflicts = await central.store.loans.conflicts();
     expect(conflicts.map((c) => [c.kind, c.resolution, c.resolved]).sort()).toEqual([
       ['double_loan', 'later_loan_kept', true],

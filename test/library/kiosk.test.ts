@@ -129,7 +129,7 @@ describe('library kiosk', () => {
   });
 
   it('left one event per decision in the outbox, loans with the member and due date', () => {
-    const events = t.store.pendingEvents(0, 1000).filter((e) => e.kind !== 'list_applied');
+    const events = t.store.outbox.pendingEvents(0, 1000).filter((e) => e.kind !== 'list_applied');
     const loans = events.filter((e) => e.kind === 'loan' && e.decision === 'accept');
     expect(loans.map((e) => e.data!.item)).toEqual([
       'b001',

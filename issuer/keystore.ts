@@ -3,9 +3,9 @@
 // suspensions, list versions). Central's database takes this role when central runs (see central/).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, toHex } from '../../shared/bytes.js';
-import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../../shared/files.js';
-import { issueCredential, newSerial, type Entitlement } from '../../shared/credential.js';
+import { fromHex, toHex } from '../shared/bytes.js';
+import { FileProblem, readJson, writeBytesAtomic, writeJsonAtomic } from '../shared/files.js';
+import { issueCredential, newSerial, type Entitlement } from '../shared/credential.js';
 import {
   generateKeyPair,
   keyId,
@@ -13,9 +13,9 @@ import {
   VerifyKey,
   type Alg,
   type KeyPair,
-} from '../../shared/keys.js';
-import { signList } from '../../shared/lists.js';
-import type { TrustedIssuerKey } from '../../shared/store.js';
+} from '../shared/keys.js';
+import { signList } from '../shared/lists.js';
+import type { TrustedIssuerKey } from '../shared/store.js';
 
 interface KeyFile {
   alg: Alg;
