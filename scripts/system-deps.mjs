@@ -14,6 +14,16 @@ const components = [
   { name: 'mosquitto clients', packages: ['mosquitto-clients'], present: () => has('mosquitto_pub') },
   { name: 'PostgreSQL server', packages: ['postgresql'], present: () => pgBin() !== undefined },
   { name: 'socat (serial ptys)', packages: ['socat'], present: () => has('socat') },
+  {
+    name: 'chromium (kiosk screen test)',
+    packages: ['chromium'],
+    present: () => existsSync('/usr/bin/chromium'),
+  },
+  {
+    name: 'a Traditional Chinese font (kiosk screen screenshots)',
+    packages: ['fonts-wqy-microhei'],
+    present: () => existsSync('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
+  },
 ];
 
 function has(cmd) {
@@ -45,7 +55,7 @@ if (missing.length > 0) {
 
 const stillMissing = components.filter((c) => !c.present());
 if (stillMissing.length === 0) {
-  console.log('system-deps: all real components present (mosquitto, PostgreSQL, socat).');
+  console.log('system-deps: all real components present (mosquitto, PostgreSQL, socat, chromium, CJK font).');
 } else {
   const list = stillMissing.map((c) => `${c.name} (apt-get install ${c.packages.join(' ')})`).join(', ');
   if (process.env.CI === 'true') {

@@ -6,6 +6,7 @@ import type { TerminalConfig } from '../config.js';
 import type { TerminalBus } from '../events.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { Kiosk } from './kiosk.js';
+import { KioskScreenServer } from './screen-server.js';
 
 export interface KioskParts {
   kiosk: Kiosk;
@@ -36,5 +37,16 @@ export async function startKiosk(
   });
   kiosk.start();
   stack.push({ name: 'kiosk', stop: () => kiosk.stop() });
-  return { kiosk };
+  const parts: KioskParts = { kiosk };
+  if (config.kiosk.screen) {
+    const screen = new KioskScreenServer(
+      kiosk,
+      config.kiosk.screen,
+      deps.logger.child({ component: 'screen' }),
+    );
+    await screen.start();
+    stack.push({ name: 'kiosk screen', stop: () => screen.stop() });
+    parts.screenPort = screen.port;
+  }
+  return parts;
 }
