@@ -78,6 +78,7 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
       terminalId: c.terminalId,
       tcpPort: running.tcpPort ?? null,
       httpPort: running.httpPort,
+      ...(running.screenPort !== undefined ? { screenPort: running.screenPort } : {}),
     };
     print(
       io,
