@@ -9,6 +9,8 @@ import type { CentralAdmin } from './admin.js';
 import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
 import { listen } from '../shared/net.js';
+import type { LibraryService } from './loans/library.js';
+import { libraryRoute } from './loans/http.js';
 
 const MAX_BODY = 64 * 1024;
 const MAX_CODE_TTL_SECONDS = 30 * 86_400;
@@ -73,6 +75,8 @@ export interface AdminHttpOptions {
   host?: string;
   /** The bearer token every admin request must carry (see admin-token.ts). */
   token: string;
+  /** GET /library/… (loans, conflicts, Koha export): central/loans/http.ts. */
+  library?: LibraryService;
   logger: Logger;
 }
 
@@ -178,6 +182,19 @@ export class AdminHttp {
           }),
         );
         return;
+      }
+      if (req.method === 'GET' && path.startsWith('/library/') && this.opts.library) {
+        const lib = await libraryRoute(
+          this.opts.library,
+          path,
+          new URL(req.url ?? '/', 'http://x').searchParams,
+        );
+        if (lib === undefined) return send(404, { error: 'not_found', message: `no GET ${path}` });
+        if (typeof lib === 'string') {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+          return void res.end(lib);
+        }
+        return send(200, lib);
       }
       const body = req.method === 'POST' ? await readJson(req) : {};
       const out = await this.route(req.method ?? 'GET', path, body);

@@ -228,6 +228,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         host: opts.httpHost ?? '127.0.0.1',
         token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
         logger,
+        library,
       });
       await http.start();
       stops.push(() => http!.stop());

@@ -15,6 +15,7 @@ import type { ListPublisher } from '../lists.js';
 import type { CentralStore } from '../store/types.js';
 import { itemChange, itemRemoval, memberChange, policyChange } from './lists.js';
 import type { LoanSummary } from './types.js';
+import { dayRange, exportKoc } from './koc.js';
 
 export interface LibraryReport extends LoanSummary {
   lists: Record<string, number>;
@@ -79,6 +80,24 @@ export class LibraryService {
   async setBlocked(sub: string, blocked: boolean): Promise<number> {
     await this.store.loans.setBlocked(sub, blocked, Date.now());
     return this.republishMembers([sub]);
+  }
+
+  /** The day's loans, renewals and returns as a Koha offline circulation file (koc.ts). */
+  async exportKoc(day: string, timeZone = 'UTC'): Promise<ReturnType<typeof exportKoc>> {
+    const [from, to] = dayRange(day, timeZone);
+    return exportKoc(await this.store.loans.activity(from, to), from, to, { timeZone });
+  }
+
+  loans(query: {
+    sub?: string;
+    openOnly?: boolean;
+    limit?: number;
+  }): ReturnType<CentralStore['loans']['loans']> {
+    return this.store.loans.loans(query);
+  }
+
+  conflicts(unresolvedOnly = false): ReturnType<CentralStore['loans']['conflicts']> {
+    return this.store.loans.conflicts({ unresolvedOnly });
   }
 
   async report(): Promise<LibraryReport> {

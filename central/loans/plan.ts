@@ -23,6 +23,8 @@ export interface LoanRow {
   /** The limit the kiosk applied (0 when it did not say). */
   limit: number;
   state: 'open' | 'returned' | 'superseded';
+  /** When it was last renewed (unix ms). */
+  renewedAt?: number;
   returnedAt?: number;
   returnTerminal?: string;
   returnSeq?: number;
@@ -206,6 +208,7 @@ export function planLoanEvents(
       if (open) {
         open.due = Math.max(open.due, num(e.data.due, open.due));
         open.renewals = Math.max(open.renewals, num(e.data.renewals, open.renewals + 1));
+        open.renewedAt = Math.max(open.renewedAt ?? 0, e.at);
         put(open);
       } else
         conflict({

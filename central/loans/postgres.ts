@@ -78,7 +78,9 @@ export class PostgresLoanStore implements LoanStore {
   }
 
   async activity(fromMs: number, toMs: number): Promise<LoanRow[]> {
-    return (await this.all(this.pool(), Q.activity, [fromMs, toMs, fromMs, toMs])).map(loanFromRow);
+    return (await this.all(this.pool(), Q.activity, [fromMs, toMs, fromMs, toMs, fromMs, toMs])).map(
+      loanFromRow,
+    );
   }
 
   async setBlocked(sub: string, blocked: boolean, at: number): Promise<void> {

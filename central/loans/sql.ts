@@ -7,7 +7,7 @@ export const LOANS_SCHEMA = (bigint: string) => `
 CREATE TABLE IF NOT EXISTS loans (
   terminal TEXT NOT NULL, seq ${bigint} NOT NULL, item TEXT NOT NULL, sub TEXT NOT NULL,
   loaned_at ${bigint} NOT NULL, due ${bigint} NOT NULL, renewals INTEGER NOT NULL, lim INTEGER NOT NULL,
-  state TEXT NOT NULL, returned_at ${bigint}, return_terminal TEXT, return_seq ${bigint},
+  state TEXT NOT NULL, renewed_at ${bigint}, returned_at ${bigint}, return_terminal TEXT, return_seq ${bigint},
   PRIMARY KEY (terminal, seq));
 CREATE INDEX IF NOT EXISTS loans_item ON loans (item, state);
 CREATE INDEX IF NOT EXISTS loans_sub ON loans (sub, state);
@@ -30,9 +30,10 @@ export const Q = {
   heldLoans: "SELECT * FROM loans WHERE item = ? AND state <> 'returned'",
   pending: 'SELECT * FROM loan_pending_returns WHERE item = ?',
   openCount: "SELECT count(*) AS n FROM loans WHERE sub = ? AND state = 'open'",
-  putLoan: `INSERT INTO loans (terminal, seq, item, sub, loaned_at, due, renewals, lim, state, returned_at, return_terminal, return_seq)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  putLoan: `INSERT INTO loans (terminal, seq, item, sub, loaned_at, due, renewals, lim, state, renewed_at, returned_at, return_terminal, return_seq)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (terminal, seq) DO UPDATE SET due = excluded.due, renewals = excluded.renewals, state = excluded.state,
+      renewed_at = excluded.renewed_at,
       returned_at = excluded.returned_at, return_terminal = excluded.return_terminal, return_seq = excluded.return_seq`,
   addPending:
     'INSERT INTO loan_pending_returns (terminal, seq, item, at, sub) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -42,7 +43,7 @@ export const Q = {
     ON CONFLICT (id) DO UPDATE SET resolution = excluded.resolution, resolved = excluded.resolved, detail = excluded.detail`,
   openOf: "SELECT * FROM loans WHERE sub = ? AND state = 'open' ORDER BY loaned_at",
   activity:
-    'SELECT * FROM loans WHERE (loaned_at >= ? AND loaned_at < ?) OR (returned_at >= ? AND returned_at < ?) ORDER BY loaned_at, terminal, seq',
+    'SELECT * FROM loans WHERE (loaned_at >= ? AND loaned_at < ?) OR (returned_at >= ? AND returned_at < ?) OR (renewed_at >= ? AND renewed_at < ?) ORDER BY loaned_at, terminal, seq',
   conflicts: 'SELECT * FROM loan_conflicts ORDER BY at, id',
   unresolved: 'SELECT * FROM loan_conflicts WHERE resolved = 0 ORDER BY at, id',
   block:
@@ -91,6 +92,7 @@ export function loanParams(l: LoanRow): unknown[] {
     l.renewals,
     l.limit,
     l.state,
+    l.renewedAt ?? null,
     l.returnedAt ?? null,
     l.returnTerminal ?? null,
     l.returnSeq ?? null,
@@ -127,6 +129,7 @@ export function loanFromRow(r: Row): LoanRow {
     limit: n(r.lim),
     state: r.state as LoanRow['state'],
   };
+  if (r.renewed_at !== null && r.renewed_at !== undefined) l.renewedAt = n(r.renewed_at);
   if (r.returned_at !== null && r.returned_at !== undefined) l.returnedAt = n(r.returned_at);
   if (r.return_terminal !== null && r.return_terminal !== undefined)
     l.returnTerminal = r.return_terminal as string;

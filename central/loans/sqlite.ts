@@ -73,7 +73,9 @@ export class SqliteLoanStore implements LoanStore {
   }
 
   async activity(fromMs: number, toMs: number): Promise<LoanRow[]> {
-    return (this.db().prepare(Q.activity).all(fromMs, toMs, fromMs, toMs) as Row[]).map(loanFromRow);
+    return (this.db().prepare(Q.activity).all(fromMs, toMs, fromMs, toMs, fromMs, toMs) as Row[]).map(
+      loanFromRow,
+    );
   }
 
   async setBlocked(sub: string, blocked: boolean, at: number): Promise<void> {
