@@ -3,8 +3,25 @@
 // one-time code: the code is the credential) and GET /healthz.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { fromHex } from '../shared/bytes.js';
-import type { Alg } from '../shared/keys.js';
+import {
+  ADMIN_ROUTES as R,
+  MAX_ADMIN_BODY_BYTES,
+  parseAdminBody,
+  readAddTerminalRequest,
+  readCommandRequest,
+  readEnrollCodeRequest,
+  readEnrollRequest,
+  readIssuerKeyRequest,
+  readSerialRequest,
+  readSubjectRequest,
+  type AdminBody,
+  type CommandResponse,
+  type EnrollCodeResponse,
+  type EnrollmentResult,
+  type ListVersionResponse,
+  type TerminalCredentials,
+} from '../shared/admin-api.js';
+import { InvalidInput } from '../shared/errors.js';
 import type { CentralAdmin } from './admin.js';
 import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
@@ -12,60 +29,15 @@ import { listen } from '../shared/net.js';
 import type { LibraryService } from './loans/library.js';
 import { libraryRoute } from './loans/http.js';
 
-const MAX_BODY = 64 * 1024;
-const MAX_CODE_TTL_SECONDS = 30 * 86_400;
-
-class BadRequest extends Error {}
-
-type Body = Record<string, unknown>;
-
-function text(b: Body, field: string, max = 256): string {
-  const v = b[field];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max)
-    throw new BadRequest(`${field}: required text of at most ${max} characters`);
-  return v;
-}
-
-function optInt(b: Body, field: string): number | undefined {
-  const v = b[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw new BadRequest(`${field}: a non-negative integer`);
-  return v;
-}
-
-function alg(b: Body): Alg {
-  const v = b.alg ?? 'EdDSA';
-  if (v !== 'EdDSA' && v !== 'ES256') throw new BadRequest('alg: EdDSA or ES256');
-  return v;
-}
-
-function hexField(b: Body, field: string): Uint8Array {
-  try {
-    return fromHex(text(b, field, 256), field);
-  } catch (err) {
-    throw new BadRequest((err as Error).message);
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<Body> {
+async function readBody(req: IncomingMessage): Promise<AdminBody> {
   let size = 0;
   const parts: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new BadRequest(`body over ${MAX_BODY} bytes`);
+    if (size > MAX_ADMIN_BODY_BYTES) throw new InvalidInput('body', `over ${MAX_ADMIN_BODY_BYTES} bytes`);
     parts.push(chunk as Buffer);
   }
-  if (size === 0) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.concat(parts).toString('utf8'));
-  } catch {
-    throw new BadRequest('body: not valid JSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new BadRequest('body: expected a JSON object');
-  return v as Body;
+  return parseAdminBody(Buffer.concat(parts).toString('utf8'));
 }
 
 export interface AdminHttpOptions {
@@ -81,7 +53,7 @@ export interface AdminHttpOptions {
 }
 
 /** Routes open without the admin token. */
-const PUBLIC_ROUTES = new Set(['POST /enroll', 'GET /healthz']);
+const PUBLIC_ROUTES = new Set([`POST ${R.enroll}`, `GET ${R.healthz}`]);
 
 export class AdminHttp {
   private server: Server | undefined;
@@ -92,65 +64,47 @@ export class AdminHttp {
     this.log = opts.logger.child({ component: 'admin-http' });
   }
 
-  private async route(method: string, path: string, body: Body): Promise<unknown> {
-    const a = this.opts.admin;
-    if (method === 'GET' && path === '/healthz') return { ok: true };
-    if (method === 'GET' && path === '/status') return this.opts.status();
+  private async route(method: string, path: string, body: AdminBody): Promise<unknown> {
+    const { lists, registry, commands } = this.opts.admin;
+    if (method === 'GET' && path === R.healthz) return { ok: true };
+    if (method === 'GET' && path === R.status) return this.opts.status();
     if (method !== 'POST') return undefined;
+    const version = async (v: Promise<number>): Promise<ListVersionResponse> => ({ version: await v });
     switch (path) {
-      case '/revoke':
-        return { version: await a.revoke(text(body, 'cti', 32)) };
-      case '/unrevoke':
-        return { version: await a.unrevoke(text(body, 'cti', 32)) };
-      case '/suspend':
-        return { version: await a.suspend(text(body, 'sub', 128)) };
-      case '/unsuspend':
-        return { version: await a.unsuspend(text(body, 'sub', 128)) };
-      case '/issuer-keys': {
-        const k = {
-          alg: alg(body),
-          publicKey: hexField(body, 'publicKey'),
-          issuer: text(body, 'issuer', 128),
-        };
-        const notBefore = optInt(body, 'notBefore');
-        const notAfter = optInt(body, 'notAfter');
-        return {
-          version: await a.trustIssuerKey({
-            ...k,
-            ...(notBefore !== undefined ? { notBefore } : {}),
-            ...(notAfter !== undefined ? { notAfter } : {}),
-          }),
-        };
+      case R.revoke:
+        return version(lists.revoke(readSerialRequest(body).cti));
+      case R.unrevoke:
+        return version(lists.unrevoke(readSerialRequest(body).cti));
+      case R.suspend:
+        return version(lists.suspend(readSubjectRequest(body).sub));
+      case R.unsuspend:
+        return version(lists.unsuspend(readSubjectRequest(body).sub));
+      case R.issuerKeys:
+        return version(lists.trustIssuerKey(readIssuerKeyRequest(body)));
+      case R.terminals: {
+        const r = readAddTerminalRequest(body);
+        return registry.addTerminal(r.id, r.role, r.publicKey, r.alg) satisfies Promise<TerminalCredentials>;
       }
-      case '/terminals':
-        return a.addTerminal(
-          text(body, 'id', 63),
-          text(body, 'role', 32),
-          hexField(body, 'publicKey'),
-          alg(body),
+      case R.enrollCodes: {
+        const r = readEnrollCodeRequest(body);
+        const code = await registry.createEnrollmentCode(
+          r.terminal,
+          r.role,
+          r.ttlSeconds === undefined ? undefined : r.ttlSeconds * 1000,
         );
-      case '/enroll-codes': {
-        const ttl = optInt(body, 'ttlSeconds');
-        if (ttl !== undefined && (ttl < 1 || ttl > MAX_CODE_TTL_SECONDS))
-          throw new BadRequest(`ttlSeconds: between 1 and ${MAX_CODE_TTL_SECONDS} (30 days)`);
-        return {
-          code: await a.createEnrollmentCode(
-            text(body, 'terminal', 63),
-            text(body, 'role', 32),
-            ttl === undefined ? undefined : ttl * 1000,
-          ),
-        };
+        return { code } satisfies EnrollCodeResponse;
       }
-      case '/command': {
-        const terminal = text(body, 'terminal', 63);
-        const command = text(body, 'command', 32);
-        const { online } = await a.sendCommand(terminal, command);
-        return { sent: true, terminal, command, online };
+      case R.command: {
+        const { terminal, command } = readCommandRequest(body);
+        const { online } = await commands.send(terminal, command);
+        return { sent: true, terminal, command, online } satisfies CommandResponse;
       }
-      case '/enroll': {
-        const r = await a.enroll(text(body, 'code', 64), hexField(body, 'publicKey'), alg(body));
-        if (!r) throw new BadRequest('code: unknown, already used or expired; ask for a new enrollment code');
-        return r;
+      case R.enroll: {
+        const r = readEnrollRequest(body);
+        const result: EnrollmentResult | undefined = await registry.enroll(r.code, r.publicKey, r.alg);
+        if (!result)
+          throw new InvalidInput('code', 'unknown, already used or expired; ask for a new enrollment code');
+        return result;
       }
       default:
         return undefined;
@@ -196,12 +150,12 @@ export class AdminHttp {
         }
         return send(200, lib);
       }
-      const body = req.method === 'POST' ? await readJson(req) : {};
+      const body = req.method === 'POST' ? await readBody(req) : {};
       const out = await this.route(req.method ?? 'GET', path, body);
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);
     } catch (err) {
-      if (err instanceof BadRequest || err instanceof RangeError)
+      if (err instanceof InvalidInput || err instanceof RangeError)
         return send(400, { error: 'invalid', message: (err as Error).message });
       this.log.error({ err }, 'admin request failed');
       send(500, { error: 'internal', message: 'central could not complete the request; see its log' });

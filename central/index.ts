@@ -9,7 +9,9 @@ import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
-import { CENTRAL_USER, CentralAdmin, type EnrollmentResult, type TerminalCredentials } from './admin.js';
+import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
+import { CentralAdmin } from './admin.js';
+import { CENTRAL_USER } from './broker-auth.js';
 import { EmbeddedBroker } from './broker.js';
 import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
@@ -78,7 +80,7 @@ export interface Central {
   unsuspend(sub: string): Promise<number>;
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
-  adoptIssuerFolder: CentralAdmin['adoptIssuerFolder'];
+  adoptIssuerFolder: CentralAdmin['lists']['adoptIssuerFolder'];
   addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
   createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
   /**
@@ -124,7 +126,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         port: opts.mqttPort ?? 1883,
         host: opts.mqttHost ?? '0.0.0.0',
         ...(opts.tls ? { tls: opts.tls } : {}),
-        auth: { authenticate: (u, s) => late.admin!.authenticate(u, s) },
+        auth: { authenticate: (u, s) => late.admin!.auth.authenticate(u, s) },
         logger,
       });
       await broker.start();
@@ -233,7 +235,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       await http.start();
       stops.push(() => http!.stop());
     }
-    const a = admin;
+    const { lists: a, registry: r } = admin;
     logger.info(
       { broker: broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
@@ -252,11 +254,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       unsuspend: (sub) => a.unsuspend(sub),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
       adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
-      addTerminal: (id, role, pk, alg) => a.addTerminal(id, role, pk, alg),
-      createEnrollmentCode: (t, r, ttl) => a.createEnrollmentCode(t, r, ttl),
-      enroll: (code, pk, alg) => a.enroll(code, pk, alg),
+      addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),
+      createEnrollmentCode: (t, role, ttl) => r.createEnrollmentCode(t, role, ttl),
+      enroll: (code, pk, alg) => r.enroll(code, pk, alg),
       sendCommand: async (id, cmd) => {
-        await a.sendCommand(id, cmd);
+        await admin.commands.send(id, cmd);
       },
       status,
       eventCount: (t) => store.eventCount(t),

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOPIC_ROOT } from '../shared/sync.js';
-import { CENTRAL_USER } from './admin.js';
+import { CENTRAL_USER } from './broker-auth.js';
 import { mosquittoHash, newSecret } from './secrets.js';
 import type { CentralStore } from './store/types.js';
 

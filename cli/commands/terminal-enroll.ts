@@ -2,7 +2,7 @@
 // terminal needs to start: its signing key, its MQTT secret (0600) and terminal.json.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { EnrollmentResult } from '../../central/admin.js';
+import type { EnrollmentResult } from '../../shared/admin-api.js';
 import { writeJsonAtomic } from '../../shared/files.js';
 import { toHex } from '../../shared/bytes.js';
 import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EnrollmentResult } from '../../central/admin.js';
+import type { EnrollmentResult } from '../../shared/admin-api.js';
 import { startCentral, type Central } from '../../central/index.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
