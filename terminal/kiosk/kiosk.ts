@@ -18,7 +18,7 @@ import type { LineResponse } from '../inputs/line-input.js';
 import type { Scan } from '../io/scan.js';
 import type { CommitEffects, SqliteStore } from '../store/sqlite.js';
 import { decideItem } from './decide.js';
-import { LoansRepo } from './loans-repo.js';
+import { LoansRepo, type IlsAction } from './loans-repo.js';
 import { lineToKioskInput, type KioskControl, type KioskInput } from './scan-lines.js';
 
 export type KioskAction = 'loan' | 'renewal' | 'return';
@@ -63,6 +63,8 @@ export interface KioskView {
 
 export interface KioskOptions {
   idleTimeoutMs: number;
+  /** Queue every loan, renewal and return for the ILS (ils_queue), in the event's transaction. */
+  forwardToIls?: boolean;
   /** How long the receipt stays on screen before the kiosk goes idle. */
   receiptMs: number;
 }
@@ -162,7 +164,7 @@ export class Kiosk {
     return run;
   }
 
-  private get loans(): LoansRepo {
+  get loans(): LoansRepo {
     if (!this.repo) throw new Error('kiosk is not started');
     return this.repo;
   }
@@ -281,13 +283,15 @@ export class Kiosk {
       if (d.action === 'loan') {
         kind = 'loan';
         data.limit = s.limit;
-        effects.write = (seq) =>
+        effects.write = (seq) => {
           repo.recordLoan(seq, { barcode, sub: s.sub, loanedAt: nowMs, due: d.due, renewals: 0 });
+          this.queueForIls(seq, { kind: 'loan', item: barcode, sub: s.sub, at: nowMs, due: d.due });
+        };
       } else {
         kind = 'renewal';
         data.renewals = d.renewals;
         const held = open.find((l) => l.barcode === barcode)!;
-        effects.write = (seq) =>
+        effects.write = (seq) => {
           repo.recordLoan(seq, {
             barcode,
             sub: s.sub,
@@ -295,6 +299,8 @@ export class Kiosk {
             due: d.due,
             renewals: d.renewals,
           });
+          this.queueForIls(seq, { kind: 'renewal', item: barcode, sub: s.sub, at: nowMs, due: d.due });
+        };
       }
     } else kind = d.action === 'renewal' ? 'renewal_denied' : 'loan';
     const line = this.commit(
@@ -339,7 +345,14 @@ export class Kiosk {
         ...(holder ? { sub: holder.sub } : {}),
         data,
       },
-      ok ? { write: (seq) => repo.recordReturn(seq, barcode, nowMs) } : {},
+      ok
+        ? {
+            write: (seq) => {
+              repo.recordReturn(seq, barcode, nowMs);
+              this.queueForIls(seq, { kind: 'return', item: barcode, at: nowMs });
+            },
+          }
+        : {},
       { item: barcode, action: 'return', ...(item ? { type: item.type } : {}) },
     );
     const lines = [...this.current.lines.filter((l) => l.item !== barcode), line].slice(-20);
@@ -381,6 +394,10 @@ export class Kiosk {
       bus.emit('storageFailure', { message: (err as Error).message });
       return { ...shown, decision: 'deny', reason: 'storage_failure', seq: null };
     }
+  }
+
+  private queueForIls(seq: number, action: IlsAction): void {
+    if (this.deps.options.forwardToIls) this.loans.queueForIls(seq, action);
   }
 
   // ---- session end and view -----------------------------------------------------------------------

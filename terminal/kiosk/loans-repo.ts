@@ -6,6 +6,11 @@ import { decodeCbor, isMap } from '../../shared/cbor.js';
 import { readPolicy, type CatalogueItem, type LoanPolicy } from '../../shared/library.js';
 import { LIST_LIMITS } from '../../shared/lists.js';
 
+/** What the ILS is told (ils_queue rows, sip2-forwarder.ts). */
+export type IlsAction =
+  | { kind: 'loan' | 'renewal'; item: string; sub: string; at: number; due: number }
+  | { kind: 'return'; item: string; at: number };
+
 export interface OpenLoan {
   barcode: string;
   sub: string;
@@ -64,6 +69,9 @@ export class LoansRepo {
       ),
       dropLoan: db.prepare('DELETE FROM kiosk_loans WHERE barcode = ?'),
       putReturn: db.prepare('INSERT OR REPLACE INTO kiosk_returns (barcode, at, seq) VALUES (?, ?, ?)'),
+      queueIls: db.prepare('INSERT INTO ils_queue (seq, body) VALUES (?, ?)'),
+      nextIls: db.prepare('SELECT seq, body FROM ils_queue ORDER BY seq LIMIT 1'),
+      dropIls: db.prepare('DELETE FROM ils_queue WHERE seq = ?'),
       policyVersion: db.prepare("SELECT version FROM list_versions WHERE type = 'library'").pluck(),
       policy: db.prepare("SELECT body FROM policies WHERE name = 'library'").pluck(),
     };
@@ -116,5 +124,19 @@ export class LoansRepo {
   recordReturn(seq: number, barcode: string, at: number): void {
     this.s.dropLoan.run(barcode);
     this.s.putReturn.run(barcode, at, seq);
+  }
+
+  /** Inside the event's transaction: the action to forward to the ILS. */
+  queueForIls(seq: number, action: IlsAction): void {
+    this.s.queueIls.run(seq, JSON.stringify(action));
+  }
+
+  nextForIls(): { seq: number; action: IlsAction } | undefined {
+    const r = this.s.nextIls.get() as { seq: number; body: string } | undefined;
+    return r && { seq: r.seq, action: JSON.parse(r.body) as IlsAction };
+  }
+
+  forwardedToIls(seq: number): void {
+    this.s.dropIls.run(seq);
   }
 }

@@ -7,6 +7,8 @@ import type { TerminalBus } from '../events.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { Kiosk } from './kiosk.js';
 import { KioskScreenServer } from './screen-server.js';
+import { Sip2Forwarder } from './sip2-forwarder.js';
+import { readFileSync } from 'node:fs';
 
 export interface KioskParts {
   kiosk: Kiosk;
@@ -33,11 +35,30 @@ export async function startKiosk(
     options: {
       idleTimeoutMs: config.kiosk.idleTimeoutSeconds * 1000,
       receiptMs: config.kiosk.receiptSeconds * 1000,
+      forwardToIls: config.kiosk.sip2 !== undefined,
     },
   });
   kiosk.start();
   stack.push({ name: 'kiosk', stop: () => kiosk.stop() });
   const parts: KioskParts = { kiosk };
+  const ils = config.kiosk.sip2;
+  if (ils) {
+    const forwarder = new Sip2Forwarder(
+      kiosk.loans,
+      {
+        host: ils.host,
+        port: ils.port,
+        institution: ils.institution,
+        location: ils.location,
+        ...(ils.user ? { user: ils.user } : {}),
+        ...(ils.passwordFile ? { password: readFileSync(ils.passwordFile, 'utf8').trim() } : {}),
+      },
+      deps.logger.child({ component: 'sip2' }),
+    );
+    kiosk.onCommitted(() => forwarder.poke());
+    forwarder.start();
+    stack.push({ name: 'sip2', stop: () => forwarder.stop() });
+  }
   if (config.kiosk.screen) {
     const screen = new KioskScreenServer(
       kiosk,

@@ -72,6 +72,7 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX kiosk_loans_sub ON kiosk_loans (sub);
   CREATE TABLE kiosk_returns (barcode TEXT PRIMARY KEY, at INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE ils_queue (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
   `,
 ];
 
