@@ -56,7 +56,7 @@ export interface KioskConfig {
   /** The kiosk screen page (GET /, /events): loopback only; 0 = any free port. */
   screen?: { port: number; host: string };
   /** ESC/POS receipt printer on a serial port. */
-  printer?: { path: string; baudRate: number; chinese: 'big5' | 'raster' };
+  printer?: { path: string; baudRate: number; chinese: 'big5' | 'ascii' };
   /** Forward loans and returns to an ILS over SIP2 when it answers. */
   sip2?: {
     host: string;
@@ -185,7 +185,7 @@ export const CONFIG_SCHEMA = {
           properties: {
             path: { type: 'string', minLength: 1 },
             baudRate: { type: 'integer', minimum: 1200, maximum: 921_600 },
-            chinese: { type: 'string', enum: ['big5', 'raster'] },
+            chinese: { type: 'string', enum: ['big5', 'ascii'] },
           },
         },
         sip2: {

@@ -414,13 +414,11 @@ export class Kiosk {
       lines: s.lines.filter((l) => l.decision === 'accept'),
     };
     this.publish({ state: 'receipt', member: s.sub, lines: s.lines, receipt });
-    for (const l of this.receiptListeners) {
-      try {
-        await l(receipt);
-      } catch (err) {
-        this.deps.logger.error({ err }, 'receipt output failed');
-      }
-    }
+    // Printing never holds up the next scan: a jammed printer is logged, the receipt stays on screen.
+    for (const l of this.receiptListeners)
+      void Promise.resolve()
+        .then(() => l(receipt))
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'receipt output failed'));
     clearTimeout(this.receiptTimer);
     this.receiptTimer = setTimeout(() => {
       void this.enqueue(() => {

@@ -9,6 +9,8 @@ import { Kiosk } from './kiosk.js';
 import { KioskScreenServer } from './screen-server.js';
 import { Sip2Forwarder } from './sip2-forwarder.js';
 import { readFileSync } from 'node:fs';
+import { SerialReceiptPrinter } from '../adapters/serial-printer.js';
+import { receiptBytes } from './escpos.js';
 
 export interface KioskParts {
   kiosk: Kiosk;
@@ -41,6 +43,13 @@ export async function startKiosk(
   kiosk.start();
   stack.push({ name: 'kiosk', stop: () => kiosk.stop() });
   const parts: KioskParts = { kiosk };
+  const printerConfig = config.kiosk.printer;
+  if (printerConfig) {
+    const printer = new SerialReceiptPrinter(printerConfig, deps.logger.child({ component: 'printer' }));
+    await printer.start();
+    stack.push({ name: 'receipt printer', stop: () => printer.stop() });
+    kiosk.onReceipt((r) => printer.print(receiptBytes(r, { chinese: printerConfig.chinese })));
+  }
   const ils = config.kiosk.sip2;
   if (ils) {
     const forwarder = new Sip2Forwarder(
