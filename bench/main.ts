@@ -1,4 +1,4 @@
-// `npm run bench -- [verify|terminal|ingest|all] [--json]`
+// `npm run bench -- [verify|terminal|ingest|library|all] [--json]`
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const names = args.filter((a) => !a.startsWith('--'));
@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   verify: async () => (await import('./verify.js')).runVerifyBench({ json }),
   terminal: async () => (await import('./terminal.js' as string)).runTerminalBench({ json }),
   ingest: async () => (await import('./ingest.js' as string)).runIngestBench({ json }),
+  library: async () => (await import('./library.js' as string)).runLibraryBench({ json }),
 };
 
 for (const name of wanted) {
