@@ -18,10 +18,11 @@ import { fromHex } from '../shared/bytes.js';
 import { generateKeyPair, VerifyKey } from '../shared/keys.js';
 import { signBatch } from '../shared/sync.js';
 import { MqttSync } from '../terminal/adapters/mqtt-sync.js';
-import { commandExists, freePort, waitFor } from './support/components.js';
-import { mosquittoBinary, startMosquitto } from './support/mosquitto.js';
-import { postgresBinDir, startPostgres } from './support/postgres.js';
-import { SimPort } from './support/sim-port.js';
+import { commandExists, freePort } from '../testkit/components.js';
+import { waitFor } from '../testkit/wait.js';
+import { mosquittoBinary, startMosquitto } from '../testkit/mosquitto.js';
+import { postgresBinDir, startPostgres } from '../testkit/postgres.js';
+import { SimPort } from '../testkit/sim-port.js';
 import { printTable, writeResult } from './harness.js';
 
 const logger = pino({ level: 'silent' });
@@ -128,7 +129,7 @@ async function endToEnd(
     );
     const t0 = performance.now();
     for (const s of syncs) s.start();
-    await waitFor(() => terms.every((t) => t.port.outbox.length === 0), 120_000, 'terminals drained');
+    await waitFor('terminals drained', () => terms.every((t) => t.port.outbox.length === 0), 120_000);
     const secs = (performance.now() - t0) / 1000;
     await Promise.all(syncs.map((s) => s.stop()));
     const stored = await main.eventCount();
@@ -248,9 +249,9 @@ async function thousandTerminals(dir: string, count = 1000): Promise<object> {
   try {
     const api = `http://127.0.0.1:${httpPort}`;
     await waitFor(
+      'central child',
       async () => (await fetch(`${api}/healthz`).catch(() => undefined))?.ok === true,
       20_000,
-      'central child',
     );
     const headers = {
       authorization: `Bearer ${readFileSync(join(dir, 'fleet', 'admin.token'), 'utf8').trim()}`,
@@ -292,9 +293,9 @@ async function thousandTerminals(dir: string, count = 1000): Promise<object> {
     const t0 = performance.now();
     for (const s of syncs) s.start();
     await waitFor(
+      '1,000 terminals connected and drained',
       () => syncs.every((s) => s.connected) && ports.every((p) => p.outbox.length === 0),
       90_000,
-      '1,000 terminals connected and drained',
     );
     const connectSecs = (performance.now() - t0) / 1000;
     // steady state with heartbeats: sample central's CPU over 10 s

@@ -9,8 +9,8 @@ import { base45Decode, base45Encode } from '../shared/base45.js';
 import type { Entitlement } from '../shared/credential.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { Wallet } from '../wallet/wallet.js';
-import type { CommandIo } from '../cli/command.js';
-import { bootTerminal, enrollTerminal, waitFor, type DemoTerminal, type TerminalSpec } from './fleet.js';
+import { bootTerminal, enrollTerminal, type DemoTerminal, type TerminalSpec } from '../testkit/fleet.js';
+import { waitFor } from '../testkit/wait.js';
 
 const TERMINALS: TerminalSpec[] = [
   {
@@ -36,7 +36,14 @@ const TERMINALS: TerminalSpec[] = [
   },
 ];
 
-export async function runDemo(io: CommandIo): Promise<number> {
+/** Where the demo narrates (the CLI passes its own io). */
+export interface DemoIo {
+  out(text: string): void;
+  err(text: string): void;
+  json: boolean;
+}
+
+export async function runDemo(io: DemoIo): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'passgate-demo-'));
   const logger = pino({ level: 'silent' });
   const say = (text = '') => io.out(text);

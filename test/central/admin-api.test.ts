@@ -10,8 +10,8 @@ import { startCentral, type Central } from '../../central/index.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { waitFor } from '../helpers/components.js';
-import { FakePort } from './fake-port.js';
+import { waitFor } from '../../testkit/wait.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 let dir: string;
@@ -132,10 +132,10 @@ describe('enrollment over HTTP', () => {
     });
     sync.start();
     try {
-      await waitFor(() => port.outbox.length === 0, 20_000, 'outbox drained');
+      await waitFor('outbox drained', () => port.outbox.length === 0, 20_000);
       expect(await central.eventCount('kiosk-1')).toBe(250);
       // the lists it got verify with the list key it was given
-      await waitFor(() => port.store.listVersions.get('revocation') !== undefined, 10_000, 'lists');
+      await waitFor('lists', () => port.store.listVersions.get('revocation') !== undefined, 10_000);
     } finally {
       await sync.stop();
     }

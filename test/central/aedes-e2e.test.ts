@@ -12,8 +12,9 @@ import { terminalClientId } from '../../shared/client-id.js';
 import { generateKeyPair, VerifyKey, type KeyPair } from '../../shared/keys.js';
 import { signBatch, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { commandExists, waitFor } from '../helpers/components.js';
-import { FakePort } from './fake-port.js';
+import { commandExists } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 let dir: string;
@@ -66,56 +67,56 @@ describe('central on aedes + SQLite', () => {
   it('drains a terminal outbox exactly once, and keeps draining new events', async () => {
     const t = await terminal('gate-1', 1234);
     t.sync.start();
-    await waitFor(() => t.port.outbox.length === 0, 20_000, 'outbox drained');
+    await waitFor('outbox drained', () => t.port.outbox.length === 0, 20_000);
     expect(await central.eventCount('gate-1')).toBe(1234);
     t.port.commit(10);
-    await waitFor(() => t.port.outbox.length === 0, 10_000, 'new events drained');
+    await waitFor('new events drained', () => t.port.outbox.length === 0, 10_000);
     expect(await central.eventCount('gate-1')).toBe(1244);
     const back = await central.events('gate-1', 1240, 10);
     expect(back.map((e) => e.seq)).toEqual([1241, 1242, 1243, 1244]);
     // lists and beacons arrived
     await waitFor(
+      'lists',
       () => t.port.store.listVersions.get('revocation') !== undefined && t.port.beacons > 0,
       5000,
-      'lists',
     );
     // fleet state
     await waitFor(
+      'online',
       async () => (await central.status()).terminals.some((x) => x.id === 'gate-1' && x.online),
       5000,
-      'online',
     );
     const st = await central.status();
     expect(st.terminals.find((x) => x.id === 'gate-1')).toMatchObject({ ackedSeq: 1244, clock: 'trusted' });
     await t.sync.stop();
     await waitFor(
+      'offline',
       async () => (await central.status()).terminals.some((x) => x.id === 'gate-1' && !x.online),
       5000,
-      'offline',
     );
   });
 
   it('publishes a revocation delta within a second, and an offline terminal catches up from snapshot + delta', async () => {
     const a = await terminal('gate-2', 0);
     a.sync.start();
-    await waitFor(() => a.port.store.listVersions.get('revocation') !== undefined, 5000, 'first lists');
+    await waitFor('first lists', () => a.port.store.listVersions.get('revocation') !== undefined, 5000);
     const cti = '00112233445566778899aabbccddeeff';
     const started = Date.now();
     const version = await central.revoke(cti);
-    await waitFor(() => a.port.store.revoked.has(cti), 5000, 'revocation applied');
+    await waitFor('revocation applied', () => a.port.store.revoked.has(cti), 5000);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(a.port.store.listVersions.get('revocation')).toBe(version);
     await central.suspend('p-frozen');
-    await waitFor(() => a.port.store.suspended.has('p-frozen'), 5000, 'suspension applied');
+    await waitFor('suspension applied', () => a.port.store.suspended.has('p-frozen'), 5000);
     await a.sync.stop();
 
     // a terminal that was not connected for these changes
     const late = await terminal('gate-3', 0);
     late.sync.start();
     await waitFor(
+      'late terminal caught up',
       () => late.port.store.revoked.has(cti) && late.port.store.suspended.has('p-frozen'),
       5000,
-      'late terminal caught up',
     );
     expect(late.port.store.listVersions.get('revocation')).toBe(version + 1);
     await late.sync.stop();
@@ -124,7 +125,7 @@ describe('central on aedes + SQLite', () => {
   it('falls back to MQTT 3.1.1 when the broker does not speak MQTT 5', async () => {
     const auto = await terminal('gate-5', 5);
     auto.sync.start();
-    await waitFor(() => auto.port.outbox.length === 0, 10_000, 'drained over 3.1.1');
+    await waitFor('drained over 3.1.1', () => auto.port.outbox.length === 0, 10_000);
     expect(await central.eventCount('gate-5')).toBe(5);
     await auto.sync.stop();
   });
@@ -193,7 +194,7 @@ describe('central on aedes + SQLite', () => {
     const a = await terminal('gate-id-a', 0);
     const b = await terminal('gate-id-b', 3);
     b.sync.start();
-    await waitFor(() => b.sync.connected && b.port.outbox.length === 0, 10_000, 'B connected and drained');
+    await waitFor('B connected and drained', () => b.sync.connected && b.port.outbox.length === 0, 10_000);
     // Count B's disconnections: a successful takeover would close B's connection (and fire its will).
     let bClosed = 0;
     (b.sync as unknown as { client: mqtt.MqttClient }).client.on('close', () => bClosed++);
@@ -226,7 +227,7 @@ describe('central on aedes + SQLite', () => {
     expect(bClosed).toBe(0);
     expect(b.sync.connected).toBe(true);
     b.port.commit(2);
-    await waitFor(() => b.port.outbox.length === 0, 10_000, 'B still drains');
+    await waitFor('B still drains', () => b.port.outbox.length === 0, 10_000);
     expect(await central.eventCount('gate-id-b')).toBe(5);
     const after = (await central.status()).terminals.find((t) => t.id === 'gate-id-b');
     expect(after?.online).toBe(true);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'passgate.js');
@@ -137,12 +137,12 @@ describe('passgate central + issuer + terminal over the admin API', () => {
     const terminal = await daemon<{ ready: boolean }>('terminal', 'start', '--config', enrolled.configFile);
     expect(terminal.ready.ready).toBe(true);
     await waitFor(
+      'terminal online at central',
       async () =>
         (await passgateJson<StatusJson>('central', 'status', '--data', data)).terminals.some(
           (t) => t.id === 'gate-cli' && t.online,
         ),
       30_000,
-      'terminal online at central',
     );
 
     // revoke and suspend at the running central
@@ -207,5 +207,5 @@ describe('passgate central + issuer + terminal over the admin API', () => {
     const without = await passgate(...centralArgs);
     expect(without.code).toBe(2);
     expect(without.stderr).toMatch(/pass --issuer again/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { main } from '../../cli/main.js';
-import { enrollTerminal } from '../../demo/fleet.js';
+import { enrollTerminal } from '../../testkit/fleet.js';
 import type { Command } from '../../shared/sync.js';
 import { loadConfig } from '../../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import type { GateOutput, GateSignal } from '../../terminal/outputs/output.js';
-import { waitFor } from '../helpers/components.js';
-import { capturingLogger } from '../helpers/log-capture.js';
+import { waitFor } from '../../testkit/wait.js';
+import { capturingLogger } from '../../testkit/log-capture.js';
 
 const TERMINAL = 'gate-cmd-1';
 
@@ -73,9 +73,9 @@ beforeAll(async () => {
   output.terminal = terminal;
   // Commands are not retained: wait until the terminal has subscribed (it reports online after that).
   await waitFor(
+    'terminal online at central',
     async () => (await central.status()).terminals.some((t) => t.id === TERMINAL && t.online),
     20_000,
-    'terminal online at central',
   );
 }, 40_000);
 
@@ -94,19 +94,19 @@ describe('POST /command', () => {
       json: { sent: true, terminal: TERMINAL, command: 'open_gate_once', online: true },
     });
 
-    await waitFor(() => output.signals.some((s) => s.decision === 'accept'), 10_000, 'the gate opened');
+    await waitFor('the gate opened', () => output.signals.some((s) => s.decision === 'accept'), 10_000);
     const open = output.signals.find((s) => s.decision === 'accept')!;
     expect(open).toMatchObject({ reason: 'ok', gate: 'north', direction: 'in', committedBefore: true });
     expect(open.seq).toBeGreaterThan(before);
 
     let remote;
     await waitFor(
+      'the remote accept at central',
       async () => {
         remote = (await central.events(TERMINAL, 0, 1000)).find((e) => e.data?.remote === true);
         return remote !== undefined;
       },
       15_000,
-      'the remote accept at central',
     );
     expect(remote).toMatchObject({
       seq: open.seq,
@@ -139,18 +139,18 @@ describe('POST /command', () => {
       expect(r.status).toBe(200);
     }
     await waitFor(
+      'reload logged',
       () =>
         logLines.some((l) => l.cmd === 'reload' && l.msg === 'reloaded the cached lists from the database'),
       10_000,
-      'reload logged',
     );
     await waitFor(
+      'resync logged',
       () => logLines.some((l) => l.cmd === 'resync' && l.msg === 'command from central'),
       10_000,
-      'resync logged',
     );
     // resync re-subscribes: the retained lists arrive again (already applied, nothing changes)
-    await waitFor(() => redelivered() > redeliveredBefore, 10_000, 'lists delivered again');
+    await waitFor('lists delivered again', () => redelivered() > redeliveredBefore, 10_000);
     // the gate did not open for either
     expect(output.signals.filter((s) => s.decision === 'accept')).toHaveLength(1);
   });

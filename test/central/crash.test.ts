@@ -1,6 +1,6 @@
 // kill -9 of a terminal while it drains, and of central while it ingests: after restart every event is
 // at central exactly once. Real processes: central (`passgate central start`, aedes + SQLite) and a
-// simulated terminal with a durable SQLite outbox (bench/support/sim-terminal.ts), both from dist/.
+// simulated terminal with a durable SQLite outbox (testkit/sim-terminal.ts), both from dist/.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../shared/bytes.js';
 import { generateKeyPair } from '../../shared/keys.js';
-import { freePort, waitFor } from '../helpers/components.js';
+import { freePort } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const simTerminal = join(root, 'dist', 'bench', 'support', 'sim-terminal.js');
+const simTerminal = join(root, 'dist', 'testkit', 'sim-terminal.js');
 let dir: string;
 let mqttPort: number;
 let httpPort: number;
@@ -47,9 +48,9 @@ async function api<T>(path: string, body?: unknown): Promise<T> {
 
 async function centralUp(): Promise<void> {
   await waitFor(
+    'central',
     async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok === true,
     20_000,
-    'central',
   );
 }
 
@@ -118,7 +119,7 @@ describe('crashes (kill -9)', () => {
   it('terminal killed while draining: after restart every event is at central exactly once', async () => {
     const t = await enroll('crash-t');
     let term = startTerminal('crash-t', t, 3000);
-    await waitFor(async () => (await acked('crash-t')) > 300, 30_000, 'draining started');
+    await waitFor('draining started', async () => (await acked('crash-t')) > 300, 30_000);
     term.kill('SIGKILL');
     await exited(term);
     expect(await acked('crash-t')).toBeLessThan(3000);
@@ -132,7 +133,7 @@ describe('crashes (kill -9)', () => {
   it('central killed while ingesting: after restart every event is at central exactly once', async () => {
     const t = await enroll('crash-c');
     const term = startTerminal('crash-c', t, 3000);
-    await waitFor(async () => (await acked('crash-c')) > 300, 30_000, 'ingest started');
+    await waitFor('ingest started', async () => (await acked('crash-c')) > 300, 30_000);
     central!.kill('SIGKILL');
     await exited(central!);
     central = startCentralProcess();

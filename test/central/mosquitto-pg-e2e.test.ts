@@ -13,10 +13,10 @@ import { toHex } from '../../shared/bytes.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { signBatch, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { waitFor } from '../helpers/components.js';
-import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { startPostgres, type PgCluster } from '../helpers/postgres.js';
-import { FakePort } from './fake-port.js';
+import { waitFor } from '../../testkit/wait.js';
+import { haveMosquitto, startMosquitto, type MosquittoBroker } from '../../testkit/mosquitto.js';
+import { startPostgres, type PgCluster } from '../../testkit/postgres.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const ready = haveMosquitto();
@@ -103,7 +103,7 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
       s.start();
       return s;
     });
-    await waitFor(() => terms.every((t) => t.port.outbox.length === 0), 40_000, 'all outboxes drained');
+    await waitFor('all outboxes drained', () => terms.every((t) => t.port.outbox.length === 0), 40_000);
     expect(await w1.eventCount()).toBe(4500);
     for (const t of terms) expect(await w2.eventCount(t.id)).toBe(1500);
     const [s1, s2] = [await w1.status(), await w2.status()];
@@ -115,11 +115,11 @@ describe.skipIf(!ready)('central on mosquitto + PostgreSQL with two workers', ()
     const cti = 'ffeeddccbbaa99887766554433221100';
     await w1.revoke(cti);
     await waitFor(
+      'revocation applied everywhere',
       () => terms.every((t) => t.port.store.revoked.has(cti)),
       10_000,
-      'revocation applied everywhere',
     );
-    await waitFor(async () => (await w2.status()).online === 3, 10_000, 'fleet online');
+    await waitFor('fleet online', async () => (await w2.status()).online === 3, 10_000);
 
     // rogue: terminal A's credentials publishing on B's topic with mosquitto_pub
     const a = terms[0]!;

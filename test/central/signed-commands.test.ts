@@ -12,14 +12,14 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCentral, type Central } from '../../central/index.js';
 import { loadOrCreateListKey } from '../../central/list-key.js';
-import { enrollTerminal } from '../../demo/fleet.js';
+import { enrollTerminal } from '../../testkit/fleet.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { signCommand, topics, type Command } from '../../shared/sync.js';
 import { loadConfig } from '../../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../../terminal/daemon.js';
 import type { GateOutput, GateSignal } from '../../terminal/outputs/output.js';
-import { waitFor } from '../helpers/components.js';
-import { capturingLogger } from '../helpers/log-capture.js';
+import { waitFor } from '../../testkit/wait.js';
+import { capturingLogger } from '../../testkit/log-capture.js';
 
 const TERMINAL = 'gate-signed-cmd';
 
@@ -106,12 +106,12 @@ describe('signed commands on a terminal daemon', () => {
     await publish(sign('open_gate_once', { key: generateKeyPair('EdDSA') }));
     await publish(new TextEncoder().encode('open_gate_once')); // the old unsigned form
     await publish(sign('open_gate_once', { terminal: 'gate-other' }));
-    await waitFor(() => warned(/command that does not verify/) === 3, 10_000, 'three refusals logged');
+    await waitFor('three refusals logged', () => warned(/command that does not verify/) === 3, 10_000);
     await publish(sign('open_gate_once', { t: Date.now() - 6 * 60_000 }));
-    await waitFor(() => warned(/outside the 5-minute window/) === 1, 10_000, 'stale command logged');
+    await waitFor('stale command logged', () => warned(/outside the 5-minute window/) === 1, 10_000);
     // A harmless genuine command afterwards: once it is logged, everything before it was handled.
     await publish(sign('reload'));
-    await waitFor(() => logLines.some((l) => l.cmd === 'reload'), 10_000, 'reload handled');
+    await waitFor('reload handled', () => logLines.some((l) => l.cmd === 'reload'), 10_000);
     expect(output.signals).toEqual([]);
     expect(terminal.store.outbox.lastSeq).toBe(before);
   });
@@ -121,8 +121,8 @@ describe('signed commands on a terminal daemon', () => {
     const cmd = sign('open_gate_once', { id: '00112233445566ff' });
     await publish(cmd);
     await publish(cmd);
-    await waitFor(() => warned(/command already run/) === 1, 10_000, 'the duplicate logged');
-    await waitFor(() => output.signals.length === 1, 10_000, 'the gate opened');
+    await waitFor('the duplicate logged', () => warned(/command already run/) === 1, 10_000);
+    await waitFor('the gate opened', () => output.signals.length === 1, 10_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(output.signals.map((s) => s.decision)).toEqual(['accept']);
     expect(terminal.store.outbox.lastSeq).toBe(before + 1);

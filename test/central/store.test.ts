@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { PostgresCentralStore } from '../../central/store/postgres.js';
 import { SqliteCentralStore } from '../../central/store/sqlite.js';
-import { startPostgres, type PgCluster } from '../helpers/postgres.js';
+import { startPostgres, type PgCluster } from '../../testkit/postgres.js';
 import { storeConformance } from './store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'passgate-central-store-'));

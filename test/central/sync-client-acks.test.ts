@@ -12,8 +12,8 @@ import { encodeCbor } from '../../shared/cbor.js';
 import { generateKeyPair, VerifyKey, type KeyPair } from '../../shared/keys.js';
 import { signAck, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import { waitFor } from '../helpers/components.js';
-import { FakePort } from './fake-port.js';
+import { waitFor } from '../../testkit/wait.js';
+import { SimPort as FakePort } from '../../testkit/sim-port.js';
 
 interface Scripted {
   url: string;
@@ -112,19 +112,19 @@ describe('MqttSync acks', () => {
     // A well-behaved central first: ack each batch as it lands.
     c.central.on('message', () => void c.ack('gate-lost', c.batches * 5));
     sync.start();
-    await waitFor(() => sync.ackedSeq === 10 && port.outbox.length === 0, 10_000, 'first 10 acked');
+    await waitFor('first 10 acked', () => sync.ackedSeq === 10 && port.outbox.length === 0, 10_000);
     c.central.removeAllListeners('message');
     c.central.on('message', () => c.batches++);
 
     // Central comes back from a backup holding only seq 1..3; the terminal sends 11..15.
     const before = c.batches;
     port.commit(5);
-    await waitFor(() => c.batches === before + 1, 10_000, 'batch 11..15');
+    await waitFor('batch 11..15', () => c.batches === before + 1, 10_000);
     await c.ack('gate-lost', 3);
     await waitFor(
+      'the error log',
       () => lines.some((l) => l.level === 50 && /central lost events/.test(l.msg)),
       10_000,
-      'the error log',
     );
     // Give a hot loop the chance to show: several more acks of 3, each of which the old code answered
     // at once with a resend.
@@ -142,17 +142,17 @@ describe('MqttSync acks', () => {
     const port = new FakePort('gate-slow-suback', generateKeyPair('EdDSA').publicKey);
     const sync = syncFor(port, c.url, logger, 60_000);
     sync.start();
-    await waitFor(() => sync.connected, 10_000, 'connected');
+    await waitFor('connected', () => sync.connected, 10_000);
     // Events committed while the SUBACK is still pending.
     port.commit(5);
-    await waitFor(() => c.batches >= 1, 10_000, 'the first batch');
+    await waitFor('the first batch', () => c.batches >= 1, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     const firstBatch = c.order.indexOf('pub:events');
     expect(firstBatch).toBeGreaterThan(c.order.indexOf(`sub:${topics.ack('gate-slow-suback')}`));
     expect(c.order.indexOf(`sub:${topics.ack('gate-slow-suback')}`)).toBeGreaterThanOrEqual(0);
     expect(c.batches).toBe(1);
     await c.ack('gate-slow-suback', 5);
-    await waitFor(() => port.outbox.length === 0, 10_000, 'acked');
+    await waitFor('acked', () => port.outbox.length === 0, 10_000);
   });
 
   it('an ack signed by another key, or in the old unsigned form, is ignored: the outbox is kept', async () => {
@@ -162,7 +162,7 @@ describe('MqttSync acks', () => {
     const sync = syncFor(port, c.url, logger, 60_000);
     sync.start();
     port.commit(5);
-    await waitFor(() => c.batches === 1, 10_000, 'the first batch');
+    await waitFor('the first batch', () => c.batches === 1, 10_000);
     // Forgeries published on the bare broker (the real broker's ACL keeps terminals off ack topics).
     await c.ack('gate-forged-ack', 5, generateKeyPair('EdDSA'));
     await c.central.publishAsync(
@@ -174,15 +174,15 @@ describe('MqttSync acks', () => {
     const other = signAck(listKey, { terminal: 'gate-other', seq: 5, t: Date.now() });
     await c.central.publishAsync(topics.ack('gate-forged-ack'), Buffer.from(other), { qos: 1 });
     await waitFor(
+      'three refused acks logged',
       () => lines.filter((l) => l.level === 40 && /ack that does not verify/.test(l.msg)).length === 3,
       10_000,
-      'three refused acks logged',
     );
     expect(sync.ackedSeq).toBe(0);
     expect(port.acks).toEqual([]);
     expect(port.outbox.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     // The genuine ack still works.
     await c.ack('gate-forged-ack', 5);
-    await waitFor(() => port.outbox.length === 0, 10_000, 'acked by the genuine ack');
+    await waitFor('acked by the genuine ack', () => port.outbox.length === 0, 10_000);
   });
 });

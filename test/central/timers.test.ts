@@ -11,7 +11,7 @@ import { openStore } from '../../central/store/open.js';
 import type { CentralStore } from '../../central/store/types.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import { topics } from '../../shared/sync.js';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const unhandled: unknown[] = [];
@@ -70,14 +70,14 @@ describe('timer-driven work in central', () => {
       await publisher.start();
       const outage = failListState(store, 2);
       failPublishes = 3;
-      await waitFor(() => outage.failures() === 2 && failPublishes === 0, 10_000, 'failures injected');
+      await waitFor('failures injected', () => outage.failures() === 2 && failPublishes === 0, 10_000);
       const before = published.length;
       await waitFor(
+        'a snapshot after the failures',
         () => published.slice(before).includes(topics.listSnapshot('revocation')),
         10_000,
-        'a snapshot after the failures',
       );
-      await waitFor(() => published.slice(before).includes(topics.time), 10_000, 'a beacon after');
+      await waitFor('a beacon after', () => published.slice(before).includes(topics.time), 10_000);
     } finally {
       publisher.stop();
       await publisher.idle();
@@ -97,12 +97,12 @@ describe('timer-driven work in central', () => {
     });
     try {
       const outage = failListState(central.store, 1);
-      await waitFor(() => outage.failures() === 1, 10_000, 'the simulated outage');
+      await waitFor('the simulated outage', () => outage.failures() === 1, 10_000);
       const after = Date.now();
       await waitFor(
+        'a snapshot after the outage',
         async () => (await central.store.listState('revocation')).snapshotAt >= after,
         10_000,
-        'a snapshot after the outage',
       );
       expect((await central.status()).lists.revocation?.version).toBeGreaterThanOrEqual(1);
     } finally {

@@ -11,8 +11,9 @@ import { startCentral, type Central } from '../../central/index.js';
 import { generateKeyPair, VerifyKey } from '../../shared/keys.js';
 import { terminalClientId } from '../../shared/client-id.js';
 import { openAck, signBatch, topics } from '../../shared/sync.js';
-import { requireComponent } from '../helpers/components.js';
-import { bootTerminal, enrollTerminal, waitFor } from '../../demo/fleet.js';
+import { requireComponent } from '../../testkit/components.js';
+import { bootTerminal, enrollTerminal } from '../../testkit/fleet.js';
+import { waitFor } from '../../testkit/wait.js';
 
 const OPENSSL = '/usr/bin/openssl';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });

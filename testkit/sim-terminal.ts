@@ -1,16 +1,16 @@
 // A simulated terminal as its own process, with a durable SQLite outbox, for crash tests (kill -9 while
 // draining) and benches. Usage:
-//   node dist/bench/support/sim-terminal.js DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS LIST_KEY_HEX
+//   node dist/testkit/sim-terminal.js DB_FILE URL USERNAME PASSWORD SECRET_KEY_HEX EVENTS LIST_KEY_HEX
 // (LIST_KEY_HEX: central's list public key, which signs the acks.)
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { fromHex } from '../../shared/bytes.js';
-import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
-import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
-import { publicKeyFromSecret, VerifyKey } from '../../shared/keys.js';
-import type { TerminalStatus } from '../../shared/sync.js';
-import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
-import type { ListApplyResult, SyncPort } from '../../terminal/sync-port.js';
+import { fromHex } from '../shared/bytes.js';
+import { decodeCbor, encodeCbor } from '../shared/cbor.js';
+import { encodeEvent, readEvent, type TerminalEvent } from '../shared/events.js';
+import { publicKeyFromSecret, VerifyKey } from '../shared/keys.js';
+import type { TerminalStatus } from '../shared/sync.js';
+import { MqttSync } from '../terminal/adapters/mqtt-sync.js';
+import type { ListApplyResult, SyncPort } from '../terminal/sync-port.js';
 
 export class SqliteOutboxPort implements SyncPort {
   private readonly db: Database.Database;

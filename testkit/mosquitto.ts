@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandExists, freePort, requireComponent, waitFor } from './components.js';
+import { commandExists, freePort, requireComponent } from './components.js';
+import { waitFor } from './wait.js';
 
 export interface MosquittoBroker {
   port: number;
@@ -75,9 +76,9 @@ export async function startMosquitto(opts: {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await waitFor(
+    `mosquitto on port ${port}`,
     async () => child.exitCode === null && (await canConnect(port)),
     10_000,
-    `mosquitto on port ${port}`,
   ).catch((err: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${err.message}: ${stderr}`);

@@ -1,12 +1,12 @@
 // A small in-memory SyncPort for sync-client tests and the ingest bench: an outbox array, lists applied to a MemoryStore
 // through the real openList/checkSequence, beacons checked with the pinned list key.
-import { openBeacon } from '../../shared/beacon.js';
-import type { TerminalEvent } from '../../shared/events.js';
-import { VerifyKey } from '../../shared/keys.js';
-import { ListError, openList } from '../../shared/lists.js';
-import { MemoryStore } from '../../shared/store.js';
-import type { TerminalStatus } from '../../shared/sync.js';
-import type { ListApplyResult, SyncPort } from '../../terminal/sync-port.js';
+import { openBeacon } from '../shared/beacon.js';
+import type { TerminalEvent } from '../shared/events.js';
+import { VerifyKey } from '../shared/keys.js';
+import { ListError, openList } from '../shared/lists.js';
+import { MemoryStore } from '../shared/store.js';
+import type { TerminalStatus } from '../shared/sync.js';
+import type { ListApplyResult, SyncPort } from '../terminal/sync-port.js';
 
 export class SimPort implements SyncPort {
   outbox: TerminalEvent[] = [];

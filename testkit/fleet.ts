@@ -1,4 +1,4 @@
-// Builds the demo's fleet: central on embedded defaults and terminals enrolled with one-time codes,
+// Builds a fleet for the demo and tests: central on embedded defaults and terminals enrolled with one-time codes,
 // each a real daemon (SQLite store, outbox, MQTT sync) running in this process.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,17 +54,4 @@ export async function bootTerminal(
   online: boolean,
 ): Promise<RunningTerminal> {
   return startTerminal(loadConfig(configFile), { logger, consoleOutput: false, sync: online });
-}
-
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<number> {
-  const start = performance.now();
-  while (!(await check())) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - start;
 }

@@ -1,2 +1,0 @@
-// Re-exported from bench/support (compiled with the bench, which launches the same components).
-export * from '../../bench/support/components.js';
