@@ -15,7 +15,8 @@ import {
 } from '../../shared/credential.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import type { RunningTerminal } from '../../terminal/daemon.js';
-import { bootTerminal, enrollTerminal, waitFor } from '../../demo/fleet.js';
+import { bootTerminal, enrollTerminal } from '../../testkit/fleet.js';
+import { waitFor } from '../../testkit/wait.js';
 import { catalogue, POLICY } from './fixture.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });

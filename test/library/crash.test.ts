@@ -4,7 +4,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { ensureBuilt, LineClient, startDaemon, type Daemon } from '../terminal/fixture.js';
 import { makeLibraryFleet, type LibraryFleet } from './fixture.js';
 
@@ -78,7 +78,7 @@ describe('kiosk kill -9 mid-session', () => {
     const sent = Array.from({ length: 30 }, (_, i) => `b${String(i + 1).padStart(3, '0')}`);
     // The scanner fires every item without waiting; the kill lands while the kiosk is still lending.
     for (const item of sent) scanner.socket.write(`item:${item}\n`);
-    await waitFor(() => shown.size >= 5, 20_000, 'five loans on screen');
+    await waitFor('five loans on screen', () => shown.size >= 5, 20_000);
     daemon.proc.kill('SIGKILL');
     await daemon.exited;
     scanner.close();

@@ -8,7 +8,8 @@ import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeText, receiptBytes } from '../../terminal/kiosk/escpos.js';
 import type { RunningTerminal } from '../../terminal/daemon.js';
-import { commandExists, requireComponent, waitFor } from '../helpers/components.js';
+import { commandExists, requireComponent } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { makeLibraryFleet, type LibraryFleet } from './fixture.js';
 
 const hasSocat = requireComponent('socat', commandExists('socat'), 'apt-get install socat');
@@ -57,9 +58,9 @@ describe('ESC/POS receipts', () => {
         { stdio: 'ignore' },
       );
       await waitFor(
+        'socat ptys',
         () => existsSync(join(dir, 'printer')) && existsSync(join(dir, 'host')),
         10_000,
-        'socat ptys',
       );
       host = new SerialPort({ path: join(dir, 'printer'), baudRate: 19_200 });
       host.on('data', (d: Buffer) => received.push(...d));
@@ -86,7 +87,7 @@ describe('ESC/POS receipts', () => {
       await t.submit('kiosk:done', 'test');
       const receipt = t.kiosk!.view().receipt!;
       const expected = receiptBytes(receipt, { chinese: 'big5' });
-      await waitFor(() => received.length >= expected.length, 10_000, 'receipt bytes at the printer');
+      await waitFor('receipt bytes at the printer', () => received.length >= expected.length, 10_000);
       expect(hex(received)).toBe(hex(expected));
       const bytes = Buffer.from(received);
       expect(hex(bytes.subarray(0, 2))).toBe('1b40');

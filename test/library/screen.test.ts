@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningTerminal } from '../../terminal/daemon.js';
-import { requireComponent } from '../helpers/components.js';
+import { requireComponent } from '../../testkit/components.js';
 import { LineClient, ROOT } from '../terminal/fixture.js';
 import { makeLibraryFleet, type LibraryFleet } from './fixture.js';
 

@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumOk, sip2Checksum, sip2Date, withErrorDetection } from '../../terminal/kiosk/sip2.js';
 import type { RunningTerminal } from '../../terminal/daemon.js';
-import { freePort, waitFor } from '../helpers/components.js';
+import { freePort } from '../../testkit/components.js';
+import { waitFor } from '../../testkit/wait.js';
 import { makeLibraryFleet, type LibraryFleet } from './fixture.js';
 
 /** Answers 93/23/11/09 with 94/24/12/10, each with AY/AZ; records every request as received. */
@@ -89,7 +90,7 @@ describe('SIP2 client mode', () => {
     // the ILS was down: everything is still queued, the loans stand
     expect(t.kiosk!.loans.nextForIls()?.action).toMatchObject({ kind: 'loan', item: 'b001' });
     await ils.start();
-    await waitFor(() => t.kiosk!.loans.nextForIls() === undefined, 15_000, 'ILS queue drained');
+    await waitFor('ILS queue drained', () => t.kiosk!.loans.nextForIls() === undefined, 15_000);
     const m = ils.received;
     expect(m.every(checksumOk)).toBe(true);
     expect(m.map((x) => x.slice(0, 2))).toEqual(['93', '23', '11', '11', '09']);
