@@ -27,7 +27,7 @@ import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
 import { listen } from '../shared/net.js';
 import type { LibraryService } from './loans/library.js';
-import { libraryRoute } from './loans/http.js';
+import { libraryChange, libraryRoute } from './loans/http.js';
 
 async function readBody(req: IncomingMessage): Promise<AdminBody> {
   let size = 0;
@@ -151,6 +151,11 @@ export class AdminHttp {
         return send(200, lib);
       }
       const body = req.method === 'POST' ? await readBody(req) : {};
+      if (req.method === 'POST' && path.startsWith('/library/') && this.opts.library) {
+        const changed = await libraryChange(this.opts.library, path, body);
+        if (changed === undefined) return send(404, { error: 'not_found', message: `no POST ${path}` });
+        return send(200, changed);
+      }
       const out = await this.route(req.method ?? 'GET', path, body);
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);

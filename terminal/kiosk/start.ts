@@ -1,11 +1,6 @@
 // Builds and starts the kiosk's parts for the daemon (role kiosk): the kiosk itself, then its screen,
 // receipt printer and ILS forwarder when configured. Each pushes its stop onto the daemon's stack.
-import type { Logger } from 'pino';
-import type { TerminalClock } from '../clock.js';
-import type { TerminalConfig } from '../config.js';
-import type { TerminalBus } from '../events.js';
-import type { SqliteStore } from '../store/sqlite.js';
-import { Kiosk } from './kiosk.js';
+import { Kiosk, type KioskDeps } from './kiosk.js';
 import { KioskScreenServer } from './screen-server.js';
 import { Sip2Forwarder } from './sip2-forwarder.js';
 import { readFileSync } from 'node:fs';
@@ -20,14 +15,7 @@ export interface KioskParts {
 type Stack = Array<{ name: string; stop: () => Promise<void> | void }>;
 
 export async function startKiosk(
-  deps: {
-    config: TerminalConfig;
-    store: SqliteStore;
-    clock: TerminalClock;
-    bus: TerminalBus;
-    logger: Logger;
-    cardKey?: Uint8Array;
-  },
+  deps: Omit<KioskDeps, 'options'>,
   stack: Stack,
 ): Promise<KioskParts> {
   const { config } = deps;

@@ -111,4 +111,37 @@ describe('Koha .koc export', () => {
     });
     expect(await conflicts.json()).toEqual([]);
   });
+
+  it('lets staff set the policy, the catalogue and a block over the admin API, checked like the lists', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`http://127.0.0.1:${central.httpPort}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const policy = await post('/library/policy', {
+      limit: 5,
+      branch: 'main',
+      types: { book: { days: 21, renewals: 2 } },
+    });
+    expect(await policy.json()).toEqual({ version: 1 });
+    expect(
+      (await post('/library/policy', { limit: 5, types: { book: { days: 0, renewals: 2 } } })).status,
+    ).toBe(400);
+    const items = await post('/library/items', {
+      upsert: [
+        { barcode: '31234000000001', type: 'book', loanable: true },
+        { barcode: 'ref-1', type: 'book', loanable: false, holdFor: 'm-x' },
+      ],
+    });
+    expect(await items.json()).toEqual({ version: 1 });
+    const bad = await post('/library/items', {
+      upsert: [{ barcode: 'has space', type: 'book', loanable: true }],
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/barcode/);
+    expect((await post('/library/block', { sub: 'm-alice', blocked: true })).status).toBe(200);
+    expect((await post('/library/block', { sub: 'm-alice', blocked: 'yes' })).status).toBe(400);
+    expect((await central.library.report()).lists).toEqual({ library: 1, items: 1, members: 1 });
+  });
 });
