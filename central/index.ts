@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
@@ -104,61 +105,31 @@ function brokerCredentials(url: string): { url: string; username: string; passwo
   return { url: u.toString().replace(/\/$/, ''), username, password };
 }
 
+type Publish = (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
+
+/** The broker side: the embedded broker (started here) or an external one, and central's link to it. */
+interface BrokerSide {
+  broker: EmbeddedBroker | undefined;
+  link: CentralLink;
+  /** Where terminals connect. */
+  mqttUrl: string;
+  protocolVersion: 4 | 5;
+  centralSecret: string | undefined;
+}
+
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
   await store.init();
-  const stops: (() => Promise<void> | void)[] = [() => store.close()];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s();
-  };
-  try {
-    const external = opts.broker !== undefined;
-    const centralSecret = external ? undefined : randomBytes(24).toString('base64url');
-    let broker: EmbeddedBroker | undefined;
+  const life = new Lifecycle(logger);
+  life.started('store', () => store.close());
+  return life.run(async () => {
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
     const late: { admin?: CentralAdmin } = {};
-    let link: CentralLink;
-    if (!external) {
-      broker = new EmbeddedBroker({
-        port: opts.mqttPort ?? 1883,
-        host: opts.mqttHost ?? '0.0.0.0',
-        ...(opts.tls ? { tls: opts.tls } : {}),
-        auth: { authenticate: (u, s) => late.admin!.auth.authenticate(u, s) },
-        logger,
-      });
-      await broker.start();
-      stops.push(() => broker!.stop());
-      const scheme = opts.tls ? 'mqtts' : 'mqtt';
-      link = new CentralLink({
-        url: `${scheme}://127.0.0.1:${broker.port}`,
-        username: CENTRAL_USER,
-        password: centralSecret!,
-        protocolVersion: 4,
-        clientId: `${CENTRAL_CLIENT_PREFIX}${randomBytes(8).toString('hex')}`,
-        logger,
-        ...(opts.tls ? { ownLoopbackTls: true } : {}),
-      });
-    } else {
-      const c = brokerCredentials(opts.broker!);
-      link = new CentralLink({
-        ...c,
-        protocolVersion: 5,
-        // The random part makes the clientId unguessable (a known one could be taken over to kick the
-        // worker off the broker); the worker id keeps it readable in the broker's log.
-        clientId: `${CENTRAL_CLIENT_PREFIX}${opts.workerId ? `${opts.workerId}-` : ''}${randomBytes(8).toString('hex')}`,
-        logger,
-      });
-    }
-    const mqttUrl =
-      opts.publicMqttUrl ??
-      (broker
-        ? `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${broker.port}`
-        : brokerCredentials(opts.broker!).url);
-    const publish = (topic: string, payload: Uint8Array, retain = false) =>
-      link.publish(topic, payload, retain);
+    const side = await startBroker(opts, logger, life, (u, s) => late.admin!.auth.authenticate(u, s));
+    const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
     const publisher = new ListPublisher({
       source: store,
       listKey,
@@ -182,69 +153,31 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
-      mqttUrl: () => mqttUrl,
-      protocolVersion: external ? 5 : 4,
-      ...(centralSecret ? { centralSecret } : {}),
+      mqttUrl: () => side.mqttUrl,
+      protocolVersion: side.protocolVersion,
+      ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
       onTerminalChanged: (id) => ingest.forget(id),
       publish,
     });
     late.admin = admin;
-    await link.start(
-      [external ? topics.sharedEvents : topics.allEvents, topics.allStatus],
-      async (topic, payload) => {
-        const t = parseTerminalTopic(topic);
-        if (!t) return;
-        if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-        else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
-      },
-    );
-    stops.push(() => link.stop());
+    await startIngest(side, ingest, fleet, life);
     if (opts.publishLists !== false) {
       await publisher.start();
-      stops.push(() => publisher.stop());
+      life.started('list publisher', () => publisher.stop());
     }
-    const status = async (): Promise<CentralStatus> => {
-      const lists: CentralStatus['lists'] = {};
-      for (const type of CENTRAL_LISTS) {
-        const s = await store.listState(type);
-        lists[type] = { version: s.version, snapshotVersion: s.snapshotVersion };
-      }
-      return {
-        ...(await fleet.report()),
-        lists,
-        events: await store.eventCount(),
-        ingest: { ...ingest.counters },
-        library: await library.report(),
-        broker: broker
-          ? { kind: 'embedded', url: mqttUrl, clients: broker.connectedClients }
-          : { kind: 'external', url: redactUrl(opts.broker!) },
-      };
-    };
-    let http: AdminHttp | undefined;
-    if ((opts.httpPort ?? 8480) >= 0) {
-      http = new AdminHttp({
-        admin,
-        status,
-        port: opts.httpPort ?? 8480,
-        host: opts.httpHost ?? '127.0.0.1',
-        token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
-        logger,
-        library,
-      });
-      await http.start();
-      stops.push(() => http!.stop());
-    }
-    const { lists: a, registry: r } = admin;
+    const status = statusReport(opts, store, fleet, ingest, side, library);
+    const httpPort = await startAdminHttp(opts, admin, status, logger, life, library);
     logger.info(
-      { broker: broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
+      { broker: side.broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
     );
+    const { lists: a, registry: r } = admin;
     return {
-      mqttPort: broker?.port ?? Number(new URL(opts.broker!).port || 1883),
-      httpPort: http?.port ?? -1,
-      mqttUrl,
-      protocolVersion: external ? 5 : 4,
+      mqttPort: side.broker?.port ?? Number(new URL(opts.broker!).port || 1883),
+      httpPort,
+      mqttUrl: side.mqttUrl,
+      protocolVersion: side.protocolVersion,
       listPublicKey: listKey.publicKey,
       store,
       library,
@@ -266,12 +199,128 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       stop: async () => {
         await publisher.idle();
         await ingest.idle();
-        await stopAll();
+        await life.stopAll();
         logger.info('central stopped');
       },
     };
-  } catch (err) {
-    await stopAll();
-    throw err;
+  });
+}
+
+/** Starts the embedded broker (unless `opts.broker` names an external one) and builds central's link. */
+async function startBroker(
+  opts: CentralOptions,
+  logger: Logger,
+  life: Lifecycle,
+  authenticate: (username: string, secret: string) => ReturnType<CentralAdmin['auth']['authenticate']>,
+): Promise<BrokerSide> {
+  if (opts.broker !== undefined) {
+    const c = brokerCredentials(opts.broker);
+    const link = new CentralLink({
+      ...c,
+      protocolVersion: 5,
+      // The random part makes the clientId unguessable (a known one could be taken over to kick the
+      // worker off the broker); the worker id keeps it readable in the broker's log.
+      clientId: `${CENTRAL_CLIENT_PREFIX}${opts.workerId ? `${opts.workerId}-` : ''}${randomBytes(8).toString('hex')}`,
+      logger,
+    });
+    return {
+      broker: undefined,
+      link,
+      mqttUrl: opts.publicMqttUrl ?? c.url,
+      protocolVersion: 5,
+      centralSecret: undefined,
+    };
   }
+  const centralSecret = randomBytes(24).toString('base64url');
+  const broker = new EmbeddedBroker({
+    port: opts.mqttPort ?? 1883,
+    host: opts.mqttHost ?? '0.0.0.0',
+    ...(opts.tls ? { tls: opts.tls } : {}),
+    auth: { authenticate },
+    logger,
+  });
+  await broker.start();
+  life.started('broker', () => broker.stop());
+  const scheme = opts.tls ? 'mqtts' : 'mqtt';
+  const link = new CentralLink({
+    url: `${scheme}://127.0.0.1:${broker.port}`,
+    username: CENTRAL_USER,
+    password: centralSecret,
+    protocolVersion: 4,
+    clientId: `${CENTRAL_CLIENT_PREFIX}${randomBytes(8).toString('hex')}`,
+    logger,
+    ...(opts.tls ? { ownLoopbackTls: true } : {}),
+  });
+  return {
+    broker,
+    link,
+    mqttUrl: opts.publicMqttUrl ?? `${scheme}://127.0.0.1:${broker.port}`,
+    protocolVersion: 4,
+    centralSecret,
+  };
+}
+
+/** Connects central's link and routes terminal events to ingest and statuses to the fleet. */
+async function startIngest(side: BrokerSide, ingest: Ingest, fleet: Fleet, life: Lifecycle): Promise<void> {
+  await side.link.start(
+    [side.broker ? topics.allEvents : topics.sharedEvents, topics.allStatus],
+    async (topic, payload) => {
+      const t = parseTerminalTopic(topic);
+      if (!t) return;
+      if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
+      else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+    },
+  );
+  life.started('broker link', () => side.link.stop());
+}
+
+function statusReport(
+  opts: CentralOptions,
+  store: CentralStore,
+  fleet: Fleet,
+  ingest: Ingest,
+  side: BrokerSide,
+  library: LibraryService,
+): () => Promise<CentralStatus> {
+  return async () => {
+    const lists: CentralStatus['lists'] = {};
+    for (const type of CENTRAL_LISTS) {
+      const s = await store.listState(type);
+      lists[type] = { version: s.version, snapshotVersion: s.snapshotVersion };
+    }
+    return {
+      ...(await fleet.report()),
+      lists,
+      events: await store.eventCount(),
+      ingest: { ...ingest.counters },
+      library: await library.report(),
+      broker: side.broker
+        ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
+        : { kind: 'external', url: redactUrl(opts.broker!) },
+    };
+  };
+}
+
+/** The admin HTTP API unless httpPort is -1; returns its port (or -1). */
+async function startAdminHttp(
+  opts: CentralOptions,
+  admin: CentralAdmin,
+  status: () => Promise<CentralStatus>,
+  logger: Logger,
+  life: Lifecycle,
+  library: LibraryService,
+): Promise<number> {
+  if ((opts.httpPort ?? 8480) < 0) return -1;
+  const http = new AdminHttp({
+    admin,
+    status,
+    port: opts.httpPort ?? 8480,
+    host: opts.httpHost ?? '127.0.0.1',
+    token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
+    logger,
+    library,
+  });
+  await http.start();
+  life.started('admin http', () => http.stop());
+  return http.port;
 }

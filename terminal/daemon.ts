@@ -9,7 +9,9 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import type { LineInput } from './inputs/line-input.js';
+import type { LineHandler, LineInput } from './inputs/line-input.js';
+import { startKiosk } from './kiosk/start.js';
+import type { Kiosk } from './kiosk/kiosk.js';
 import { StdinLineInput } from './inputs/stdin.js';
 import { TcpLineInput } from './inputs/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
@@ -20,11 +22,11 @@ import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
+import { Lifecycle } from '../shared/lifecycle.js';
+import type { KeyPair } from '../shared/keys.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
 import { TerminalSyncPort } from './sync-port-impl.js';
-import { startKiosk } from './kiosk/start.js';
-import type { Kiosk } from './kiosk/kiosk.js';
 
 export interface StartOptions {
   logger: Logger;
@@ -99,187 +101,56 @@ export function handleCommand(
   }
 }
 
+/** What the start steps share once the core is built (constructors only, no I/O). */
+interface Core {
+  config: TerminalConfig;
+  options: StartOptions;
+  logger: Logger;
+  life: Lifecycle;
+  store: SqliteStore;
+  signingKey: KeyPair;
+  listKey: VerifyKey;
+  bus: TerminalBus;
+  clock: TerminalClock;
+  metrics: TerminalMetrics;
+  outputs: GateOutput[];
+  pipeline: DecisionPipeline;
+  port: TerminalSyncPort;
+  report: () => TerminalReport;
+  cardKey?: Uint8Array;
+}
+
 export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
   const logger = options.logger;
-  const store = new SqliteStore(dbPath(config));
-  const stack: Array<{ name: string; stop: () => Promise<void> | void }> = [];
-  const stopAll = async () => {
-    for (const part of stack.reverse()) {
-      try {
-        await part.stop();
-      } catch (err) {
-        logger.error({ err, part: part.name }, 'stop failed');
-      }
-    }
-    stack.length = 0;
-  };
-  try {
-    store.open();
-    stack.push({ name: 'store', stop: () => store.close() });
-    const signingKey = loadSigningKey(config.signingKeyFile);
-    const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
-    const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
-
-    const bus = new TerminalBus(logger);
-    const clock = new TerminalClock(store.clock, listKey, {
-      beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
-    });
-    const metrics = new TerminalMetrics();
-    const outputs: GateOutput[] = [
-      ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-      ...(options.outputs ?? []),
-    ];
-    const pipeline = new DecisionPipeline({
-      config,
-      store,
-      clock,
-      bus,
-      metrics,
-      outputs,
-      logger: logger.child({ component: 'pipeline' }),
-      ...(cardKey ? { cardKey } : {}),
-    });
-    const port = new TerminalSyncPort({
-      config,
-      store,
-      clock,
-      bus,
-      listKey,
-      logger: logger.child({ component: 'sync' }),
-    });
-    const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
-
-    for (const o of outputs) {
-      await o.start();
-      stack.push({ name: `output ${o.name}`, stop: () => o.stop() });
-    }
-    const http = new HealthServer(
-      config.http,
-      {
-        report,
-        metrics: () => {
-          const r = report();
-          const lists: Record<string, { version: number; ageSeconds: number }> = {};
-          for (const [t, l] of Object.entries(r.lists))
-            lists[t] = { version: l.version, ageSeconds: Math.round(l.ageHours * 3600) };
-          return metrics.render({
-            outboxDepth: r.outboxDepth,
-            lastSeq: r.lastSeq,
-            ackedSeq: r.ackedSeq,
-            occupancy: r.occupancy,
-            clockState: r.clock,
-            lists,
-            storageFailures: pipeline.storageFailures,
-            alerts: pipeline.alerts,
-          });
-        },
-      },
-      logger.child({ component: 'http' }),
-    );
-    await http.start();
-    stack.push({ name: 'http', stop: () => http.stop() });
-
-    // --- MQTT sync hook: the client only talks to the daemon through SyncPort (terminal/sync-port.ts).
-    if (config.mqtt && options.sync !== false) {
-      const { MqttSync } = await import('./adapters/mqtt-sync.js');
-      const password = config.mqtt.passwordFile
-        ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
-        : '';
-      const client = new MqttSync(port, {
-        url: config.mqtt.url,
-        username: config.mqtt.username ?? config.terminalId,
-        password,
-        terminalKey: signingKey,
-        listKey,
-        now: () => clock.nowMs(),
-        logger,
-        ...(config.mqtt.caFile
-          ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } }
-          : {}),
-        onCommand: (cmd) => {
-          void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
-        },
-      });
-      client.start();
-      stack.push({ name: 'mqtt', stop: () => client.stop() });
-    }
-
-    // WAL checkpoint when the gate is idle, and at least every few seconds under continuous load.
-    let lastDecision = 0;
-    let lastCheckpoint = performance.now();
-    bus.on('decision', () => (lastDecision = performance.now()));
-    const timers = [
-      setInterval(() => {
-        const now = performance.now();
-        if (now - lastDecision < IDLE_BEFORE_CHECKPOINT_MS && now - lastCheckpoint < FORCE_CHECKPOINT_MS)
-          return;
-        lastCheckpoint = now;
-        try {
-          store.maintenance.checkpoint();
-        } catch (err) {
-          logger.warn({ err }, 'checkpoint failed');
-        }
-      }, CHECKPOINT_POLL_MS),
-      setInterval(() => {
-        try {
-          store.maintenance.prune(
-            Math.floor(clock.nowMs() / 1000),
-            clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
-          );
-        } catch (err) {
-          logger.warn({ err }, 'cache pruning failed');
-        }
-      }, PRUNE_EVERY_MS),
-      setInterval(() => {
-        try {
-          clock.checkpoint();
-        } catch (err) {
-          logger.warn({ err }, 'clock checkpoint failed');
-        }
-      }, CHECKPOINT_EVERY_MS),
-    ];
-    for (const t of timers) t.unref();
-    stack.push({ name: 'timers', stop: () => timers.forEach((t) => clearInterval(t)) });
+  const life = new Lifecycle(logger);
+  return life.run(async () => {
+    const core = openCore(config, options, life);
+    await startOutputs(core);
+    const httpPort = await startHealth(core);
+    await startSync(core);
+    startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
-    stack.push({ name: 'pipeline', stop: () => pipeline.drain() });
-
+    life.started('pipeline', () => core.pipeline.drain());
+    // Role kiosk: the library kiosk takes the input lines (terminal/kiosk/); a gate's pipeline otherwise.
     const kiosk =
       config.role === 'kiosk'
-        ? await startKiosk({ config, store, clock, bus, logger, ...(cardKey ? { cardKey } : {}) }, stack)
+        ? await startKiosk(
+            {
+              config,
+              store: core.store,
+              clock: core.clock,
+              bus: core.bus,
+              logger,
+              ...(core.cardKey ? { cardKey: core.cardKey } : {}),
+            },
+            life,
+          )
         : undefined;
     const handler = (line: string, source: string) =>
-      kiosk ? kiosk.kiosk.handleLine(line, source) : pipeline.handle(line, source);
-    const inputs: LineInput[] = [];
-    let tcp: TcpLineInput | undefined;
-    const hygiene = {
-      maxLineLength: config.inputs.maxLineLength,
-      repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-    };
-    if (config.inputs.tcp)
-      inputs.push(
-        (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
-      );
-    if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
-    for (const input of inputs) {
-      await input.start(handler, (why, source) => {
-        metrics.observeIgnored(why);
-        bus.emit('inputIgnored', { source, why });
-      });
-      stack.push({ name: `input ${input.name}`, stop: () => input.stop() });
-    }
-
-    const r = report();
-    logger.info(
-      {
-        role: config.role,
-        gate: config.gate,
-        clock: r.clock,
-        lists: Object.keys(r.lists),
-        lastSeq: r.lastSeq,
-        problems: r.problems,
-      },
-      'terminal ready',
-    );
+      kiosk ? kiosk.kiosk.handleLine(line, source) : core.pipeline.handle(line, source);
+    const tcpPort = await startInputs(core, handler);
+    logReady(core);
+    const { port, bus, store, pipeline, report } = core;
     return {
       port,
       bus,
@@ -287,14 +158,210 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       pipeline,
       ...(kiosk ? { kiosk: kiosk.kiosk } : {}),
       ...(kiosk?.screenPort !== undefined ? { screenPort: kiosk.screenPort } : {}),
-      tcpPort: tcp?.port,
-      httpPort: http.port,
+      tcpPort,
+      httpPort,
       report,
       submit: (line, source = 'api') => handler(line, source),
-      stop: stopAll,
+      stop: () => life.stopAll(),
     };
-  } catch (err) {
-    await stopAll();
-    throw err;
+  });
+}
+
+/** The store (quick_check, migrations), the keys, and the parts built on them. */
+function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
+  const logger = options.logger;
+  const store = new SqliteStore(dbPath(config));
+  store.open();
+  life.started('store', () => store.close());
+  const signingKey = loadSigningKey(config.signingKeyFile);
+  const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
+  const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
+
+  const bus = new TerminalBus(logger);
+  const clock = new TerminalClock(store.clock, listKey, {
+    beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
+  });
+  const metrics = new TerminalMetrics();
+  const outputs: GateOutput[] = [
+    ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
+    ...(options.outputs ?? []),
+  ];
+  const pipeline = new DecisionPipeline({
+    config,
+    store,
+    clock,
+    bus,
+    metrics,
+    outputs,
+    logger: logger.child({ component: 'pipeline' }),
+    ...(cardKey ? { cardKey } : {}),
+  });
+  const port = new TerminalSyncPort({
+    config,
+    store,
+    clock,
+    bus,
+    listKey,
+    logger: logger.child({ component: 'sync' }),
+  });
+  const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+  return {
+    config,
+    options,
+    logger,
+    life,
+    store,
+    signingKey,
+    listKey,
+    bus,
+    clock,
+    metrics,
+    outputs,
+    pipeline,
+    port,
+    report,
+    ...(cardKey ? { cardKey } : {}),
+  };
+}
+
+async function startOutputs({ outputs, life }: Core): Promise<void> {
+  for (const o of outputs) {
+    await o.start();
+    life.started(`output ${o.name}`, () => o.stop());
   }
+}
+
+/** /healthz and /metrics; returns the port. */
+async function startHealth({ config, report, metrics, pipeline, logger, life }: Core): Promise<number> {
+  const http = new HealthServer(
+    config.http,
+    {
+      report,
+      metrics: () => {
+        const r = report();
+        const lists: Record<string, { version: number; ageSeconds: number }> = {};
+        for (const [t, l] of Object.entries(r.lists))
+          lists[t] = { version: l.version, ageSeconds: Math.round(l.ageHours * 3600) };
+        return metrics.render({
+          outboxDepth: r.outboxDepth,
+          lastSeq: r.lastSeq,
+          ackedSeq: r.ackedSeq,
+          occupancy: r.occupancy,
+          clockState: r.clock,
+          lists,
+          storageFailures: pipeline.storageFailures,
+          alerts: pipeline.alerts,
+        });
+      },
+    },
+    logger.child({ component: 'http' }),
+  );
+  await http.start();
+  life.started('http', () => http.stop());
+  return http.port;
+}
+
+/** The MQTT sync client, when configured: it only talks to the daemon through SyncPort (terminal/sync-port.ts). */
+async function startSync(core: Core): Promise<void> {
+  const { config, options, port, signingKey, listKey, clock, pipeline, store, logger, life } = core;
+  if (!config.mqtt || options.sync === false) return;
+  const { MqttSync } = await import('./adapters/mqtt-sync.js');
+  const password = config.mqtt.passwordFile
+    ? readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile')
+    : '';
+  const client = new MqttSync(port, {
+    url: config.mqtt.url,
+    username: config.mqtt.username ?? config.terminalId,
+    password,
+    terminalKey: signingKey,
+    listKey,
+    now: () => clock.nowMs(),
+    logger,
+    ...(config.mqtt.caFile ? { mqttOptions: { ca: readSecretFile(config.mqtt.caFile, 'mqtt.caFile') } } : {}),
+    onCommand: (cmd) => {
+      void handleCommand(cmd, { pipeline, store, logger: logger.child({ component: 'command' }) });
+    },
+  });
+  client.start();
+  life.started('mqtt', () => client.stop());
+}
+
+/** WAL checkpoints when the gate is idle (and at least every few seconds under load), pruning, clock saves. */
+function startHousekeeping({ bus, store, clock, config, logger, life }: Core): void {
+  let lastDecision = 0;
+  let lastCheckpoint = performance.now();
+  bus.on('decision', () => (lastDecision = performance.now()));
+  const timers = [
+    setInterval(() => {
+      const now = performance.now();
+      if (now - lastDecision < IDLE_BEFORE_CHECKPOINT_MS && now - lastCheckpoint < FORCE_CHECKPOINT_MS)
+        return;
+      lastCheckpoint = now;
+      try {
+        store.maintenance.checkpoint();
+      } catch (err) {
+        logger.warn({ err }, 'checkpoint failed');
+      }
+    }, CHECKPOINT_POLL_MS),
+    setInterval(() => {
+      try {
+        store.maintenance.prune(
+          Math.floor(clock.nowMs() / 1000),
+          clock.nowMs() - Math.max(config.antiPassbackSeconds, 60) * 1000,
+        );
+      } catch (err) {
+        logger.warn({ err }, 'cache pruning failed');
+      }
+    }, PRUNE_EVERY_MS),
+    setInterval(() => {
+      try {
+        clock.checkpoint();
+      } catch (err) {
+        logger.warn({ err }, 'clock checkpoint failed');
+      }
+    }, CHECKPOINT_EVERY_MS),
+  ];
+  for (const t of timers) t.unref();
+  life.started('timers', () => timers.forEach((t) => clearInterval(t)));
+}
+
+/** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
+async function startInputs(
+  { config, metrics, bus, logger, life }: Core,
+  handler: LineHandler,
+): Promise<number | undefined> {
+  const inputs: LineInput[] = [];
+  let tcp: TcpLineInput | undefined;
+  const hygiene = {
+    maxLineLength: config.inputs.maxLineLength,
+    repeatIgnoreMs: config.inputs.repeatIgnoreMs,
+  };
+  if (config.inputs.tcp)
+    inputs.push(
+      (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
+    );
+  if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
+  for (const input of inputs) {
+    await input.start(handler, (why, source) => {
+      metrics.observeIgnored(why);
+      bus.emit('inputIgnored', { source, why });
+    });
+    life.started(`input ${input.name}`, () => input.stop());
+  }
+  return tcp?.port;
+}
+
+function logReady({ config, report, logger }: Core): void {
+  const r = report();
+  logger.info(
+    {
+      role: config.role,
+      gate: config.gate,
+      clock: r.clock,
+      lists: Object.keys(r.lists),
+      lastSeq: r.lastSeq,
+      problems: r.problems,
+    },
+    'terminal ready',
+  );
 }

@@ -1,5 +1,6 @@
 // Builds and starts the kiosk's parts for the daemon (role kiosk): the kiosk itself, then its screen,
-// receipt printer and ILS forwarder when configured. Each pushes its stop onto the daemon's stack.
+// receipt printer and ILS forwarder when configured. Each records its stop with the daemon's Lifecycle.
+import type { Lifecycle } from '../../shared/lifecycle.js';
 import { Kiosk, type KioskDeps } from './kiosk.js';
 import { KioskScreenServer } from './screen-server.js';
 import { Sip2Forwarder } from './sip2-forwarder.js';
@@ -12,12 +13,7 @@ export interface KioskParts {
   screenPort?: number;
 }
 
-type Stack = Array<{ name: string; stop: () => Promise<void> | void }>;
-
-export async function startKiosk(
-  deps: Omit<KioskDeps, 'options'>,
-  stack: Stack,
-): Promise<KioskParts> {
+export async function startKiosk(deps: Omit<KioskDeps, 'options'>, life: Lifecycle): Promise<KioskParts> {
   const { config } = deps;
   const kiosk = new Kiosk({
     ...deps,
@@ -29,13 +25,13 @@ export async function startKiosk(
     },
   });
   kiosk.start();
-  stack.push({ name: 'kiosk', stop: () => kiosk.stop() });
+  life.started('kiosk', () => kiosk.stop());
   const parts: KioskParts = { kiosk };
   const printerConfig = config.kiosk.printer;
   if (printerConfig) {
     const printer = new SerialReceiptPrinter(printerConfig, deps.logger.child({ component: 'printer' }));
     await printer.start();
-    stack.push({ name: 'receipt printer', stop: () => printer.stop() });
+    life.started('receipt printer', () => printer.stop());
     kiosk.onReceipt((r) => printer.print(receiptBytes(r, { chinese: printerConfig.chinese })));
   }
   const ils = config.kiosk.sip2;
@@ -54,7 +50,7 @@ export async function startKiosk(
     );
     kiosk.onCommitted(() => forwarder.poke());
     forwarder.start();
-    stack.push({ name: 'sip2', stop: () => forwarder.stop() });
+    life.started('sip2', () => forwarder.stop());
   }
   if (config.kiosk.screen) {
     const screen = new KioskScreenServer(
@@ -63,7 +59,7 @@ export async function startKiosk(
       deps.logger.child({ component: 'screen' }),
     );
     await screen.start();
-    stack.push({ name: 'kiosk screen', stop: () => screen.stop() });
+    life.started('kiosk screen', () => screen.stop());
     parts.screenPort = screen.port;
   }
   return parts;
