@@ -5,7 +5,6 @@ import { Kiosk, type KioskDeps } from './kiosk.js';
 import { KioskScreenServer } from './screen-server.js';
 import { Sip2Forwarder } from './sip2-forwarder.js';
 import { readFileSync } from 'node:fs';
-import { SerialReceiptPrinter } from '../adapters/serial-printer.js';
 import { receiptBytes } from './escpos.js';
 
 export interface KioskParts {
@@ -29,6 +28,8 @@ export async function startKiosk(deps: Omit<KioskDeps, 'options'>, life: Lifecyc
   const parts: KioskParts = { kiosk };
   const printerConfig = config.kiosk.printer;
   if (printerConfig) {
+    // serialport loads a native binding: only a kiosk with a printer pays for it.
+    const { SerialReceiptPrinter } = await import('../adapters/serial-printer.js');
     const printer = new SerialReceiptPrinter(printerConfig, deps.logger.child({ component: 'printer' }));
     await printer.start();
     life.started('receipt printer', () => printer.stop());
