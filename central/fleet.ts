@@ -14,6 +14,10 @@ export interface FleetEntry {
   outboxLag?: number;
   lists?: TerminalStatus['lists'];
   clock?: TerminalStatus['clock'];
+  /** Outbox rows the terminal could not read and sent as record_lost markers. */
+  outboxDamaged?: number;
+  /** Holding its outbox until central's ack (after a recovery lost its seq counter). */
+  seqHold?: boolean;
 }
 
 export interface FleetReport {
@@ -35,6 +39,8 @@ export function fleetReport(records: TerminalRecord[], now: number, staleMs = DE
     if (s?.outboxDepth !== undefined) e.outboxLag = s.outboxDepth;
     if (s?.lists) e.lists = s.lists;
     if (s?.clock) e.clock = s.clock;
+    if (typeof s?.outboxDamaged === 'number' && s.outboxDamaged > 0) e.outboxDamaged = s.outboxDamaged;
+    if (s?.seqHold === true) e.seqHold = true;
     return e;
   });
   const online = terminals.filter((t) => t.online).length;

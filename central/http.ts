@@ -43,6 +43,8 @@ async function readBody(req: IncomingMessage): Promise<AdminBody> {
 export interface AdminHttpOptions {
   admin: CentralAdmin;
   status: () => Promise<FleetReport>;
+  /** GET /healthz: 200 when `ok`, else 503 with the same body (e.g. the database is unreachable). */
+  health?: () => Promise<{ ok: boolean } & Record<string, unknown>>;
   port: number;
   host?: string;
   /** The bearer token every admin request must carry (see admin-token.ts). */
@@ -136,6 +138,10 @@ export class AdminHttp {
           }),
         );
         return;
+      }
+      if (req.method === 'GET' && path === R.healthz && this.opts.health) {
+        const h = await this.opts.health();
+        return send(h.ok ? 200 : 503, h);
       }
       if (req.method === 'GET' && path.startsWith('/library/') && this.opts.library) {
         const lib = await libraryRoute(

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
-import { parseTerminalTopic, topics, type Command } from '../shared/sync.js';
+import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { CentralAdmin } from './admin.js';
@@ -20,8 +20,11 @@ import { Ingest, type IngestCounters } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
 import { loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
-import { openStore } from './store/open.js';
-import type { CentralStore } from './store/types.js';
+import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
+import { isPostgresUrl, openStore } from './store/open.js';
+import type { StoreHealth } from './store/outage.js';
+import { PostgresLeaderLease } from './store/pg-lease.js';
+import type { CentralListType, CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -51,8 +54,13 @@ export interface CentralOptions {
   scryptCost?: number;
   beaconEveryMs?: number;
   snapshotEveryMs?: number;
-  /** Publish lists and beacons from this worker (default true). */
+  /**
+   * Take part in publishing lists and beacons (default true). On PostgreSQL the workers hold a leader
+   * lease and exactly one publishes; false keeps this worker out of it.
+   */
   publishLists?: boolean;
+  /** How often a PostgreSQL worker tries to take the publisher lease (default 1 s). */
+  leaseCheckEveryMs?: number;
   workerId?: string;
 }
 
@@ -61,6 +69,10 @@ export interface CentralStatus extends FleetReport {
   events: number;
   ingest: IngestCounters;
   library: LibraryReport;
+  /** `unavailable` while the database is down (PostgreSQL restart): nothing is acked meanwhile. */
+  database: StoreHealth;
+  /** Whether this worker is the one that publishes lists and beacons, and what it published. */
+  publisher: { leader: boolean; snapshots: number; deltas: number; beacons: number };
   broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
 }
 
@@ -121,7 +133,15 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
   mkdirSync(opts.dataDir, { recursive: true });
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
-  const store = openStore(opts.db, join(opts.dataDir, 'central.db'));
+  const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
+    onHealthChange: (h) =>
+      h.state === 'ok'
+        ? logger.warn({ outages: h.outages }, 'the database is back; central resumes')
+        : logger.error(
+            { err: h.lastError },
+            'the database is unavailable; central retries with backoff and acks nothing meanwhile',
+          ),
+  });
   await store.init();
   const life = new Lifecycle(logger);
   life.started('store', () => store.close());
@@ -130,8 +150,10 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     const late: { admin?: CentralAdmin } = {};
     const side = await startBroker(opts, logger, life, (u, s) => late.admin!.auth.authenticate(u, s));
     const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
+    const leadership = chooseLeadership(opts, logger);
     const publisher = new ListPublisher({
       source: store,
+      isLeader: () => leadership.isLeader,
       listKey,
       publish,
       logger,
@@ -139,9 +161,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
     const library = new LibraryService(store, publisher, logger);
+    // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
+    // subscribing how far central is, before it sends anything. The loans ledger runs before the ack.
     const ingest = new Ingest(
       store,
-      (t, p) => publish(t, p),
+      (t, p) => publish(t, p, true),
       logger,
       listKey,
       (t, events) => library.batchCommitted(t, events),
@@ -157,17 +181,27 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       protocolVersion: side.protocolVersion,
       ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
-      onTerminalChanged: (id) => ingest.forget(id),
+      onTerminalChanged: (id) => {
+        ingest.forget(id);
+        publishFirstAck(store, listKey, publish, id, logger);
+      },
       publish,
     });
     late.admin = admin;
     await startIngest(side, ingest, fleet, life);
-    if (opts.publishLists !== false) {
-      await publisher.start();
-      life.started('list publisher', () => publisher.stop());
-    }
-    const status = statusReport(opts, store, fleet, ingest, side, library);
-    const httpPort = await startAdminHttp(opts, admin, status, logger, life, library);
+    await startPublishing(leadership, publisher, side, logger, life);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, library);
+    const health = async () => {
+      const database = await store.ping();
+      const brokerUp = side.link.connected;
+      return {
+        ok: database.state === 'ok' && brokerUp,
+        database: database.state,
+        broker: brokerUp ? 'connected' : 'disconnected',
+        leader: leadership.isLeader,
+      };
+    };
+    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life, library);
     logger.info(
       { broker: side.broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
@@ -280,6 +314,8 @@ function statusReport(
   fleet: Fleet,
   ingest: Ingest,
   side: BrokerSide,
+  leadership: Leadership,
+  publisher: ListPublisher,
   library: LibraryService,
 ): () => Promise<CentralStatus> {
   return async () => {
@@ -294,6 +330,8 @@ function statusReport(
       events: await store.eventCount(),
       ingest: { ...ingest.counters },
       library: await library.report(),
+      database: store.health(),
+      publisher: { leader: leadership.isLeader, ...publisher.counters },
       broker: side.broker
         ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
         : { kind: 'external', url: redactUrl(opts.broker!) },
@@ -306,6 +344,7 @@ async function startAdminHttp(
   opts: CentralOptions,
   admin: CentralAdmin,
   status: () => Promise<CentralStatus>,
+  health: () => Promise<{ ok: boolean } & Record<string, unknown>>,
   logger: Logger,
   life: Lifecycle,
   library: LibraryService,
@@ -314,6 +353,7 @@ async function startAdminHttp(
   const http = new AdminHttp({
     admin,
     status,
+    health,
     port: opts.httpPort ?? 8480,
     host: opts.httpHost ?? '127.0.0.1',
     token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
@@ -323,4 +363,75 @@ async function startAdminHttp(
   await http.start();
   life.started('admin http', () => http.stop());
   return http.port;
+}
+
+/** PostgreSQL workers elect one publisher (a lease); SQLite central always publishes; or never. */
+function chooseLeadership(opts: CentralOptions, logger: Logger): Leadership {
+  if (opts.publishLists === false) return new NeverLeader();
+  if (!isPostgresUrl(opts.db)) return new SoleLeader();
+  return new PostgresLeaderLease({
+    url: opts.db,
+    logger,
+    ...(opts.leaseCheckEveryMs !== undefined ? { checkEveryMs: opts.leaseCheckEveryMs } : {}),
+  });
+}
+
+/**
+ * Lists and beacons come from the one leader: at start (or when it takes the lease), after every
+ * reconnect to the broker (a broker restart without persistence drops the retained lists), and on every
+ * change made by any worker (PostgreSQL NOTIFY, plus a periodic catch-up).
+ */
+async function startPublishing(
+  leadership: Leadership,
+  publisher: ListPublisher,
+  side: BrokerSide,
+  logger: Logger,
+  life: Lifecycle,
+): Promise<void> {
+  let publishing = false;
+  const republish = (why: string) => {
+    if (!publishing || !leadership.isLeader) return;
+    logger.info({ why }, 'republishing every list and a time beacon');
+    publisher
+      .republishAll()
+      .catch((err: Error) =>
+        logger.error({ err }, 'republishing the lists failed; the next change or tick retries'),
+      );
+  };
+  side.link.onReconnect(() => republish('reconnected to the broker'));
+  await leadership.start(
+    (leader) => {
+      if (leader) republish('took the publisher lease');
+    },
+    (type) => {
+      if ((CENTRAL_LISTS as string[]).includes(type))
+        publisher.changed(type as CentralListType).catch(() => undefined);
+    },
+  );
+  life.started('publisher lease', () => leadership.stop());
+  await publisher.start();
+  publishing = true;
+  life.started('list publisher', () => publisher.stop());
+}
+
+/** A newly registered terminal finds a retained ack (seq 0 for a new one) from its first connect. */
+function publishFirstAck(
+  store: CentralStore,
+  listKey: KeyPair,
+  publish: Publish,
+  id: string,
+  logger: Logger,
+): void {
+  void store
+    .terminal(id)
+    .then((rec) =>
+      publish(
+        topics.ack(id),
+        signAck(listKey, { terminal: id, seq: rec?.ackedSeq ?? 0, t: Date.now() }),
+        true,
+      ),
+    )
+    .catch((err: Error) =>
+      logger.warn({ terminal: id, err: err.message }, 'could not publish the first ack'),
+    );
 }

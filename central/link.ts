@@ -26,6 +26,9 @@ export type MessageHandler = (topic: string, payload: Uint8Array) => Promise<voi
 export class CentralLink {
   private client: MqttClient | undefined;
   private readonly log: Logger;
+  private readonly reconnectHandlers: (() => void)[] = [];
+  /** Connections made since start (the first one included). */
+  connects = 0;
 
   constructor(private readonly opts: LinkOptions) {
     this.log = opts.logger.child({ component: 'central-link' });
@@ -62,6 +65,13 @@ export class CentralLink {
     };
     client.on('connect', () => {
       this.log.info({ url: redactUrl(this.opts.url) }, 'central connected to the broker');
+      if (++this.connects > 1)
+        for (const h of this.reconnectHandlers)
+          try {
+            h();
+          } catch (err) {
+            this.log.error({ err }, 'reconnect handler failed');
+          }
       client.subscribe(subscriptions, { qos: 1 }, (err, granted) => {
         if (err) this.log.error({ err }, 'subscription failed');
         for (const g of granted ?? [])
@@ -83,6 +93,11 @@ export class CentralLink {
         resolve();
       });
     });
+  }
+
+  /** Called after every reconnect (not the first connect): e.g. to republish what a broker restart lost. */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
   }
 
   /** QoS 1. Resolves once the broker has it. */

@@ -37,6 +37,10 @@ export interface ListPublisherOptions {
   maxDeltaElements?: number;
   /** Time beacon period (default 10 s; 0 = none). */
   beaconEveryMs?: number;
+  /** Whether this worker holds the publisher lease now (default: always; see central/leadership.ts). */
+  isLeader?: () => boolean;
+  /** How often the leader checks for changes it was not told about (default 5 s; 0 = never). */
+  catchUpEveryMs?: number;
 }
 
 export interface StoredIssuerKey {
@@ -113,31 +117,60 @@ export class ListPublisher {
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private beaconSeq = 0;
+  /** The highest version of each list this worker published while leading (skips repeats). */
+  private readonly published = new Map<CentralListType, number>();
+  readonly counters = { snapshots: 0, deltas: 0, beacons: 0 };
 
   constructor(private readonly opts: ListPublisherOptions) {
     this.log = opts.logger.child({ component: 'list-publisher' });
   }
 
+  private get leading(): boolean {
+    return this.opts.isLeader?.() ?? true;
+  }
+
   async start(): Promise<void> {
-    for (const type of CENTRAL_LISTS) {
-      // Version 1 is the empty list: a terminal always has something to start from.
-      if ((await this.opts.source.listState(type)).version === 0) await this.opts.source.changeList(type, []);
-      await this.enqueue(() => this.publishSnapshot(type));
-    }
-    for (const type of OPTIONAL_LISTS)
-      if ((await this.opts.source.listState(type)).version > 0)
-        await this.enqueue(() => this.publishSnapshot(type));
+    if (this.leading) await this.republishAll();
     const every = this.opts.snapshotEveryMs ?? 3_600_000;
     this.timers.push(setInterval(() => this.tick(() => this.periodic(every)), Math.min(every, 60_000)));
     const beacon = this.opts.beaconEveryMs ?? 10_000;
-    if (beacon > 0) {
-      this.tick(() => this.sendBeacon());
-      this.timers.push(setInterval(() => this.tick(() => this.sendBeacon()), beacon));
-    }
+    if (beacon > 0) this.timers.push(setInterval(() => this.tick(() => this.sendBeacon()), beacon));
+    // A change announced while this worker was not connected (or a lost NOTIFY) is caught up here.
+    const catchUp = this.opts.catchUpEveryMs ?? 5_000;
+    if (catchUp > 0)
+      this.timers.push(
+        setInterval(() => {
+          for (const type of CENTRAL_LISTS) this.tick(() => this.changed(type));
+        }, catchUp),
+      );
+  }
+
+  /**
+   * Publishes a fresh snapshot of every list (clearing the deltas) and a beacon: at start, when this
+   * worker takes the publisher lease, and whenever central (re)connects to the broker, since a broker
+   * restart without persistence forgets every retained message.
+   */
+  async republishAll(): Promise<void> {
+    if (!this.leading) return;
+    this.published.clear();
+    for (const type of CENTRAL_LISTS)
+      await this.enqueue(async () => {
+        // Version 1 is the empty list: a terminal always has something to start from.
+        if ((await this.opts.source.listState(type)).version === 0)
+          await this.opts.source.changeList(type, []);
+        await this.publishSnapshot(type);
+      });
+    // Library lists only once a library has set them up (gates that lend nothing never get them).
+    for (const type of OPTIONAL_LISTS)
+      await this.enqueue(async () => {
+        if ((await this.opts.source.listState(type)).version > 0) await this.publishSnapshot(type);
+      });
+    if ((this.opts.beaconEveryMs ?? 10_000) > 0) await this.sendBeacon();
   }
 
   /** Runs timer-driven work; a rejection it did not handle itself is logged, never left unhandled. */
   private tick(work: () => Promise<void>): void {
+    if (!this.leading) return;
     work().catch((err: Error) => this.log.error({ err }, 'timer-driven list work failed'));
   }
 
@@ -146,8 +179,12 @@ export class ListPublisher {
     this.timers = [];
   }
 
-  /** Call after any change to a list: publishes the new cumulative delta (or a snapshot). */
+  /**
+   * Call after any change to a list: the leader publishes the new cumulative delta (or a snapshot).
+   * On a worker that does not lead this does nothing: the leader learns of the change from the store.
+   */
   changed(type: CentralListType): Promise<void> {
+    if (!this.leading) return Promise.resolve();
     return this.enqueue(() => this.publishChange(type));
   }
 
@@ -160,6 +197,12 @@ export class ListPublisher {
     const next = this.chain.then(work);
     this.chain = next.catch((err: Error) => this.log.error({ err }, 'list publication failed'));
     return next;
+  }
+
+  /** Every publication goes through here: a worker that lost the lease must not publish (fencing). */
+  private async send(topic: string, payload: Uint8Array, retain: boolean): Promise<void> {
+    if (!this.leading) throw new Error('not the list publisher any more (lease lost): not publishing');
+    await this.opts.publish(topic, payload, retain);
   }
 
   /**
@@ -181,11 +224,14 @@ export class ListPublisher {
   private async publishChange(type: CentralListType): Promise<void> {
     const state = await this.opts.source.listState(type);
     if (state.snapshotVersion === 0) return this.publishSnapshot(type);
+    if (state.version <= (this.published.get(type) ?? 0)) return;
     const { version, elements } = await this.opts.source.listElements(type, state.snapshotVersion);
     if (version <= state.snapshotVersion) return;
     if (elements.length > (this.opts.maxDeltaElements ?? 1000)) return this.publishSnapshot(type);
     const list = buildDelta(type, state.snapshotVersion, version, nowSeconds(), elements);
-    await this.opts.publish(topics.listDelta(type), signList(this.opts.listKey, list), true);
+    await this.send(topics.listDelta(type), signList(this.opts.listKey, list), true);
+    this.published.set(type, version);
+    this.counters.deltas++;
     this.log.info(
       { type, base: state.snapshotVersion, version, changes: elements.length },
       'published a list delta',
@@ -195,10 +241,12 @@ export class ListPublisher {
   private async publishSnapshot(type: CentralListType): Promise<void> {
     const { version, elements } = await this.opts.source.listElements(type, 0);
     const list = buildSnapshot(type, version, nowSeconds(), elements);
-    await this.opts.publish(topics.listSnapshot(type), signList(this.opts.listKey, list), true);
+    await this.send(topics.listSnapshot(type), signList(this.opts.listKey, list), true);
     // The old delta was relative to an older snapshot: clear it (an empty retained message).
-    await this.opts.publish(topics.listDelta(type), new Uint8Array(0), true);
+    await this.send(topics.listDelta(type), new Uint8Array(0), true);
     await this.opts.source.markSnapshot(type, version, Date.now());
+    this.published.set(type, Math.max(version, this.published.get(type) ?? 0));
+    this.counters.snapshots++;
     this.log.info({ type, version }, 'published a list snapshot');
     // A change that landed while we built the snapshot goes out as a delta.
     const after = await this.opts.source.listState(type);
@@ -206,14 +254,16 @@ export class ListPublisher {
   }
 
   private async sendBeacon(): Promise<void> {
-    // Strictly increasing across restarts as long as beacons are at most one a second on average.
-    this.beaconSeq = Math.max(this.beaconSeq + 1, nowSeconds());
+    // Milliseconds: strictly increasing across restarts and across a handover to another worker (whose
+    // own counter starts from its clock), as long as the workers' clocks agree to within the period.
+    this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
     try {
-      await this.opts.publish(
+      await this.send(
         topics.time,
         signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq }),
         false,
       );
+      this.counters.beacons++;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not publish a time beacon');
     }

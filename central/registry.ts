@@ -1,6 +1,7 @@
 // The terminal registry: registering a terminal's enrollment key (with its broker secret, shown once),
 // one-time enrollment codes, and redeeming them.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newEnrollmentCode, normalizeEnrollmentCode } from '../shared/enrollment-code.js';
 import type { Logger } from 'pino';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { toHex } from '../shared/bytes.js';
@@ -18,7 +19,7 @@ function assertRole(role: string): void {
 }
 
 export function hashCode(code: string): string {
-  return createHash('sha256').update(code.trim()).digest('hex');
+  return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
 }
 
 export interface RegistryOptions {
@@ -69,7 +70,7 @@ export class TerminalRegistry {
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
     assertTerminalId(terminal, 'terminal');
     assertRole(role);
-    const code = randomBytes(10).toString('base64url');
+    const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.opts.log.info({ terminal, role }, 'created an enrollment code');
     return code;

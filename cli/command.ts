@@ -37,9 +37,14 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** A failure the user can fix (missing file, wrong key …): exit code 1 with a message saying what to do. */
+/** A failure the user can fix (missing file, wrong option value …): exit code 2 with a message saying what to do. */
 export class UserError extends Error {
   override name = 'UserError';
+}
+
+/** Something was checked and is not usable (a damaged database, a bad key file): exit code 1. */
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
 }
 
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {

@@ -3,6 +3,7 @@
 import { FileProblem } from '../shared/files.js';
 import { COMMANDS } from './registry.js';
 import {
+  CheckFailed,
   UsageError,
   UserError,
   helpText,
@@ -62,6 +63,7 @@ export async function main(argv: string[], io?: Partial<CommandIo>): Promise<num
   } catch (e) {
     if (e instanceof UsageError)
       return report('usage', `${e.message}. Run \`passgate ${spec.name} --help\`.`, 2);
+    if (e instanceof CheckFailed) return report('check_failed', e.message, 1);
     if (e instanceof UserError || e instanceof FileProblem) return report('failed', e.message, 2);
     if (e instanceof RangeError) return report('invalid', e.message, 2);
     throw e;

@@ -15,7 +15,7 @@ export function signBeacon(listKey: KeyPair, beacon: TimeBeacon): Uint8Array {
     new Map<string, unknown>([
       ['type', 'time'],
       ['t', wideUint(beacon.t)],
-      ['seq', beacon.seq],
+      ['seq', wideUint(beacon.seq)],
     ]),
   );
   return signSign1(listKey.alg, listKey.secretKey, payload, keyId(listKey.publicKey));

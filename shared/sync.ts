@@ -213,6 +213,10 @@ export interface TerminalStatus {
   lastSeq?: number;
   clock?: ClockState;
   readers?: Record<string, string>;
+  /** Outbox rows the terminal found unreadable and sent as record_lost markers. */
+  outboxDamaged?: number;
+  /** The terminal holds its outbox until central's ack (after a recovery lost its seq counter). */
+  seqHold?: boolean;
 }
 
 export function encodeStatus(s: TerminalStatus): Uint8Array {
@@ -229,7 +233,16 @@ export function readStatus(bytes: Uint8Array): TerminalStatus | undefined {
     const out: TerminalStatus = { state, at };
     const toObj = (v: unknown): unknown =>
       isMap(v) ? Object.fromEntries([...v].map(([k, x]) => [String(k), toObj(x)])) : v;
-    for (const key of ['role', 'lists', 'outboxDepth', 'lastSeq', 'clock', 'readers'] as const)
+    for (const key of [
+      'role',
+      'lists',
+      'outboxDepth',
+      'lastSeq',
+      'clock',
+      'readers',
+      'outboxDamaged',
+      'seqHold',
+    ] as const)
       if (m.has(key)) (out as unknown as Record<string, unknown>)[key] = toObj(m.get(key));
     return out;
   } catch {

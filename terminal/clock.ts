@@ -1,6 +1,15 @@
 // The trusted clock. A Pi has no RTC: the terminal keeps last-known-good time in SQLite, accepts signed
-// beacons from central (offset applied in memory, this boot only), never moves backwards past the last
-// committed event, and says 'untrusted' instead of guessing.
+// beacons from central (offset applied in memory, this boot only), and says 'untrusted' instead of
+// guessing when the system clock is behind what it already knows.
+//
+// Two glitches shape it (docs/terminal.md, "Clock"):
+// - The system clock steps back (an NTP fix, a dead RTC battery): the time already known stays the floor,
+//   and from there time advances on the monotonic clock, so codes shown at the real time keep passing the
+//   freshness check and the fail-open/closed policy holds for as long as the clock is untrusted (freezing
+//   at the floor made every code `future` after 30 s).
+// - The system clock jumps ahead and events get stamped in the future: a signed beacon from central is
+//   the authority and may move the clock back, past the last event (events stay ordered by their seq);
+//   the jump is recorded as a clock_jump event. Replay is excluded by the beacon's strictly increasing seq.
 import { openBeacon } from '../shared/beacon.js';
 import type { VerifyKey } from '../shared/keys.js';
 import type { ClockState } from '../shared/sync.js';
@@ -22,6 +31,8 @@ export class TerminalClock {
   private offsetMs = 0;
   /** Monotonic ms when the last beacon was applied in this process, if any. */
   private beaconAtMono: number | undefined;
+  /** The last believable time and when it was read on the monotonic clock (see nowMs). */
+  private anchor: { wall: number; mono: number } | undefined;
 
   constructor(
     private readonly persistence: ClockPersistence,
@@ -31,9 +42,31 @@ export class TerminalClock {
     private readonly monoNow: () => number = () => performance.now(),
   ) {}
 
-  /** Best estimate of now (unix ms): system time corrected by the last beacon. */
-  nowMs(): number {
+  /** System time corrected by the last beacon: what the machine says now. */
+  private systemTimeMs(): number {
     return this.systemNow() + this.offsetMs;
+  }
+
+  /** The time already known to have passed: the last committed event and the last good time. */
+  private floorMs(): number {
+    const rec = this.persistence.record();
+    return Math.max(rec.lastEventAt, rec.lastGoodMs);
+  }
+
+  /**
+   * Best estimate of now (unix ms). While the system time is believable (not behind what is known),
+   * that; when it falls behind, the known time carried forward on the monotonic clock.
+   */
+  nowMs(): number {
+    const sys = this.systemTimeMs();
+    const floor = this.floorMs();
+    const mono = this.monoNow();
+    if (sys >= floor - BACKWARDS_TOLERANCE_MS && sys >= PLAUSIBLE_EPOCH_MS) {
+      this.anchor = { wall: sys, mono };
+      return sys;
+    }
+    this.anchor ??= { wall: floor, mono };
+    return Math.max(floor, this.anchor.wall + (mono - this.anchor.mono));
   }
 
   /** The time to stamp an event with: never before the last committed event. */
@@ -42,11 +75,9 @@ export class TerminalClock {
   }
 
   state(): ClockState {
-    const now = this.nowMs();
-    const rec = this.persistence.record();
+    const now = this.systemTimeMs();
     if (now < PLAUSIBLE_EPOCH_MS) return 'untrusted';
-    if (now < rec.lastEventAt - BACKWARDS_TOLERANCE_MS || now < rec.lastGoodMs - BACKWARDS_TOLERANCE_MS)
-      return 'untrusted';
+    if (now < this.floorMs() - BACKWARDS_TOLERANCE_MS) return 'untrusted';
     if (
       this.beaconAtMono !== undefined &&
       this.monoNow() - this.beaconAtMono < this.opts.beaconMaxAgeHours * 3_600_000
@@ -55,27 +86,29 @@ export class TerminalClock {
     return 'degraded';
   }
 
-  /** Verifies and applies a signed beacon. Refuses a replayed one and one that would go back past the last event. */
+  /**
+   * Verifies and applies a signed beacon; refuses a replayed one (seq not newer). A beacon may move the
+   * clock back past the last event: that corrects a clock that had jumped ahead (the caller records the
+   * jump as a clock_jump event), and the known-good times go back with it.
+   */
   applyBeacon(bytes: Uint8Array): BeaconResult {
     const beacon = openBeacon(bytes, this.listKey);
     if (typeof beacon === 'string') return { ok: false, why: beacon };
     const rec = this.persistence.record();
     if (beacon.seq <= rec.beaconSeq)
       return { ok: false, why: `beacon seq ${beacon.seq} is not newer than ${rec.beaconSeq}` };
-    if (beacon.t < rec.lastEventAt - BACKWARDS_TOLERANCE_MS)
-      return {
-        ok: false,
-        why: 'beacon time is before the last committed event; refusing to move the clock backwards',
-      };
     const before = this.nowMs();
     const sys = this.systemNow();
     this.offsetMs = beacon.t - sys;
     this.beaconAtMono = this.monoNow();
+    this.anchor = { wall: beacon.t, mono: this.beaconAtMono };
+    const back = beacon.t < this.floorMs() - BACKWARDS_TOLERANCE_MS;
     this.persistence.save({
       beaconSeq: beacon.seq,
       beaconT: beacon.t,
       beaconLocal: sys,
-      lastGoodMs: Math.max(rec.lastGoodMs, beacon.t),
+      lastGoodMs: back ? beacon.t : Math.max(rec.lastGoodMs, beacon.t),
+      ...(back ? { lastEventAt: beacon.t } : {}),
     });
     return { ok: true, jumpMs: beacon.t - before };
   }

@@ -20,7 +20,7 @@ import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
-import { SqliteStore } from './store/sqlite.js';
+import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
@@ -171,8 +171,20 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
 function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
   const logger = options.logger;
   const store = new SqliteStore(dbPath(config));
-  store.open();
+  store.open({ reserve: true });
   life.started('store', () => store.close());
+  store.outbox.onDamage = (seqs) =>
+    logger.error(
+      { seqs: seqs.slice(0, 20), count: seqs.length, total: store.outbox.damagedRows },
+      'outbox rows unreadable: sent as record_lost so the sync goes on (check the storage)',
+    );
+  store.outbox.onRelease = (shift) =>
+    logger.warn(
+      { shift, lastSeq: store.outbox.lastSeq },
+      "central's ack arrived: the held outbox is released",
+    );
+  if (store.outbox.held)
+    logger.warn('the seq counter was rebuilt by recover: holding the outbox until central acks');
   const signingKey = loadSigningKey(config.signingKeyFile);
   const cardKey = config.cardKeyFile ? loadCardKey(config.cardKeyFile) : undefined;
   const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
@@ -286,11 +298,22 @@ async function startSync(core: Core): Promise<void> {
   life.started('mqtt', () => client.stop());
 }
 
-/** WAL checkpoints when the gate is idle (and at least every few seconds under load), pruning, clock saves. */
+/**
+ * WAL checkpoints when the gate is idle, at least every few seconds under load, and by size after a
+ * decision; the disk reserve written again after a full disk; pruning, clock saves.
+ */
 function startHousekeeping({ bus, store, clock, config, logger, life }: Core): void {
   let lastDecision = 0;
   let lastCheckpoint = performance.now();
-  bus.on('decision', () => (lastDecision = performance.now()));
+  bus.on('decision', () => {
+    lastDecision = performance.now();
+    // By size too: an unthrottled burst must not grow the WAL until the disk is full.
+    try {
+      if (store.maintenance.checkpointIfWalOver(WAL_MAX_BYTES)) lastCheckpoint = lastDecision;
+    } catch (err) {
+      logger.warn({ err }, 'checkpoint by size failed');
+    }
+  });
   const timers = [
     setInterval(() => {
       const now = performance.now();
@@ -302,6 +325,9 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
       } catch (err) {
         logger.warn({ err }, 'checkpoint failed');
       }
+      // The reserve was used on a full disk: write it again once there is room.
+      if (!store.maintenance.reserve.present && store.maintenance.restoreReserve())
+        logger.info('disk space reserve restored');
     }, CHECKPOINT_POLL_MS),
     setInterval(() => {
       try {

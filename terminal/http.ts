@@ -33,7 +33,10 @@ export class HealthServer {
         } else if (path === '/healthz') {
           const r = this.sources.report();
           res.writeHead(r.healthy ? 200 : 503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ok: r.healthy, problems: r.problems, warnings: r.warnings }) + '\n');
+          res.end(
+            JSON.stringify({ ok: r.healthy, clock: r.clock, problems: r.problems, warnings: r.warnings }) +
+              '\n',
+          );
         } else if (path === '/metrics') {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.sources.metrics());
         } else if (path === '/status') {

@@ -22,6 +22,10 @@ export interface TerminalReport {
   outboxDepth: number;
   lastSeq: number;
   ackedSeq: number;
+  /** Outbox rows found missing or unreadable and sent as record_lost markers. */
+  outboxDamaged: number;
+  /** After a recovery that lost the seq counter: nothing is sent until central's ack arrives. */
+  seqHold: boolean;
   occupancy: number;
   healthy: boolean;
   problems: string[];
@@ -52,6 +56,14 @@ export function buildReport(
   if (!store.isOpen) problems.push('store_closed');
   if (extra.storageFailing)
     problems.push('storage_failure: the last decision could not be recorded (disk full?)');
+  if (store.outbox.damagedRows > 0)
+    problems.push(
+      `outbox_damaged: ${store.outbox.damagedRows} outbox rows were unreadable and sent as record_lost (check the storage)`,
+    );
+  if (store.outbox.held)
+    problems.push(
+      "seq_hold: the seq counter was rebuilt by recover; nothing is sent until central's ack arrives",
+    );
   if (!lists.trust)
     problems.push('no_trust_list: load lists (passgate terminal load-lists) or connect to central');
   if (!lists.revocation) (config.staleness.failOpen ? warnings : problems).push('no_revocation_list');
@@ -77,6 +89,8 @@ export function buildReport(
     outboxDepth: store.outbox.depth,
     lastSeq: store.outbox.lastSeq,
     ackedSeq: store.outbox.ackedSeq,
+    outboxDamaged: store.outbox.damagedRows,
+    seqHold: store.outbox.held,
     occupancy: store.verifier.occupancy,
     healthy: problems.length === 0,
     problems,

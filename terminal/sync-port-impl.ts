@@ -36,7 +36,11 @@ export class TerminalSyncPort implements SyncPort {
   }
 
   acknowledge(seq: number): void {
-    this.deps.store.outbox.acknowledge(seq);
+    const { outbox } = this.deps.store;
+    const held = outbox.held;
+    outbox.acknowledge(seq);
+    // Released after a recovery: the sender found nothing to send while held; wake it.
+    if (held && !outbox.held) this.deps.bus.emit('eventCommitted', { seq: outbox.lastSeq });
   }
 
   applySignedList(bytes: Uint8Array): ListApplyResult {
@@ -95,6 +99,8 @@ export class TerminalSyncPort implements SyncPort {
       lists,
       outboxDepth: store.outbox.depth,
       lastSeq: store.outbox.lastSeq,
+      outboxDamaged: store.outbox.damagedRows,
+      seqHold: store.outbox.held,
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };

@@ -14,6 +14,8 @@ export interface MosquittoBroker {
   log(): string;
   /** SIGHUP: mosquitto re-reads its password and ACL files. */
   reload(): Promise<void>;
+  /** Stops mosquitto (SIGTERM, or SIGKILL with `kill`) and starts it again on the same port. */
+  restart(opts?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,11 @@ async function canConnect(port: number): Promise<boolean> {
 export async function startMosquitto(opts: {
   passwordFile: string;
   aclFile: string;
+  /**
+   * A folder of *.conf files to include (`include_dir`), e.g. the one `central mosquitto-config` writes;
+   * its settings then replace the defaults below (no persistence).
+   */
+  includeDir?: string;
 }): Promise<MosquittoBroker> {
   const bin = mosquittoBinary();
   if (!bin) throw new Error('mosquitto is not installed');
@@ -56,13 +63,17 @@ export async function startMosquitto(opts: {
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous false',
-      `password_file ${opts.passwordFile}`,
-      `acl_file ${opts.aclFile}`,
-      'persistence false',
-      // The default (1000) drops QoS 1 messages in a burst.
-      'max_queued_messages 0',
-      'max_inflight_messages 0',
+      ...(opts.includeDir
+        ? [`include_dir ${opts.includeDir}`]
+        : [
+            'allow_anonymous false',
+            `password_file ${opts.passwordFile}`,
+            `acl_file ${opts.aclFile}`,
+            'persistence false',
+            // The default (1000) drops QoS 1 messages in a burst.
+            'max_queued_messages 0',
+            'max_inflight_messages 0',
+          ]),
       `log_dest file ${logFile}`,
       'log_type error',
       'log_type warning',
@@ -72,17 +83,28 @@ export async function startMosquitto(opts: {
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await waitFor(
-    `mosquitto on port ${port}`,
-    async () => child.exitCode === null && (await canConnect(port)),
-    10_000,
-  ).catch((err: Error) => {
-    child.kill('SIGKILL');
-    throw new Error(`${err.message}: ${stderr}`);
-  });
+  let child: ChildProcess;
+  const launch = async (): Promise<void> => {
+    const c = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    c.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(
+      `mosquitto on port ${port}`,
+      async () => c.exitCode === null && (await canConnect(port)),
+      10_000,
+    ).catch((err: Error) => {
+      c.kill('SIGKILL');
+      throw new Error(`${err.message}: ${stderr}`);
+    });
+  };
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  await launch();
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + stderr;
   return {
     port,
@@ -92,12 +114,12 @@ export async function startMosquitto(opts: {
       child.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 300));
     },
+    async restart(o: { kill?: boolean } = {}): Promise<void> {
+      await halt(o.kill ? 'SIGKILL' : 'SIGTERM');
+      await launch();
+    },
     async stop(): Promise<void> {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await halt('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };

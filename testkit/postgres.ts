@@ -11,6 +11,12 @@ export interface PgCluster {
   port: number;
   /** Creates a fresh database and returns its URL. */
   createDatabase(name: string): string;
+  /** `pg_ctl -m fast stop`: every session is terminated (as in a restart for an upgrade). */
+  pause(): void;
+  /** Starts the stopped server again on the same port. */
+  resume(): void;
+  /** `pg_ctl -m fast restart`. */
+  restart(): void;
   stop(): Promise<void>;
 }
 
@@ -60,6 +66,28 @@ export async function startPostgres(): Promise<PgCluster | undefined> {
         `CREATE DATABASE "${name}"`,
       ]);
       return `${base}/${name}`;
+    },
+    pause(): void {
+      run(`${bin}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+    },
+    resume(): void {
+      run(`${bin}/pg_ctl`, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
+    },
+    restart(): void {
+      run(`${bin}/pg_ctl`, [
+        '-D',
+        data,
+        '-o',
+        opts,
+        '-l',
+        join(dir, 'log'),
+        '-m',
+        'fast',
+        '-w',
+        '-t',
+        '60',
+        'restart',
+      ]);
     },
     async stop(): Promise<void> {
       try {

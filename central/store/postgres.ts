@@ -11,6 +11,15 @@ import {
   terminalFromRow,
   type TerminalRow,
 } from './codec.js';
+import {
+  DEFAULT_RETRY,
+  isTransientDbError,
+  OutageTracker,
+  withRetry,
+  type RetryPolicy,
+  type StoreHealth,
+} from './outage.js';
+import { LIST_CHANNEL } from './pg-lease.js';
 import type {
   CentralListType,
   CentralStore,
@@ -45,39 +54,86 @@ CREATE TABLE IF NOT EXISTS enrollment_codes (
 
 const num = (v: unknown): number => Number(v);
 
+export interface PostgresStoreOptions {
+  poolSize?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Told when the database goes away or comes back (central logs it and shows it in health). */
+  onHealthChange?: (h: StoreHealth) => void;
+}
+
+/** A store call: `idempotent` ones are retried after any transient failure, others only before they ran. */
+interface RunOptions {
+  tx?: boolean;
+  idempotent: boolean;
+}
+
 export class PostgresCentralStore implements CentralStore {
   private pool: pg.Pool | undefined;
+  private readonly tracker: OutageTracker;
+  private readonly retry: RetryPolicy;
+  private readonly poolSize: number;
+  /** The ledger applies each event once (loan_processed), so its transaction is safe to retry. */
   readonly loans = new PostgresLoanStore(
     () => this.db,
-    (work) => this.tx(work),
+    (work) => this.tx(work, true),
   );
 
   constructor(
     private readonly url: string,
-    private readonly poolSize = 8,
-  ) {}
+    opts: PostgresStoreOptions | number = {},
+  ) {
+    const o = typeof opts === 'number' ? { poolSize: opts } : opts;
+    this.poolSize = o.poolSize ?? 8;
+    this.retry = { ...DEFAULT_RETRY, ...o.retry };
+    this.tracker = new OutageTracker(o.onHealthChange);
+  }
 
   private get db(): pg.Pool {
     if (!this.pool) throw new Error('central store is not open: call init() first');
     return this.pool;
   }
 
+  health(): StoreHealth {
+    return this.tracker.health;
+  }
+
+  async ping(): Promise<StoreHealth> {
+    await this.run((c) => c.query('SELECT 1'), { idempotent: true }, { ...this.retry, maxWaitMs: 0 }).catch(
+      () => undefined,
+    );
+    return this.health();
+  }
+
   async init(): Promise<void> {
-    const pool = new pg.Pool({ connectionString: this.url, max: this.poolSize });
-    pool.on('error', () => {
-      /* an idle client died (server restart); the pool replaces it on the next query */
+    const pool = new pg.Pool({
+      connectionString: this.url,
+      max: this.poolSize,
+      // A server that is down refuses at once; one that is unreachable must not hang a call forever.
+      connectionTimeoutMillis: 5_000,
     });
-    const client = await pool.connect();
-    try {
-      // Several workers may start at once: serialise the schema creation.
-      await client.query('SELECT pg_advisory_lock(7157)');
-      await client.query(SCHEMA);
-      await client.query(LOANS_SCHEMA('BIGINT'));
-      await client.query('SELECT pg_advisory_unlock(7157)');
-    } finally {
-      client.release();
-    }
+    pool.on('error', (err) => {
+      // An idle client died (server restart): the pool drops it and connects anew on the next call.
+      this.tracker.failed(err);
+    });
     this.pool = pool;
+    await this.run(
+      async (client) => {
+        // Several workers may start at once: serialise the schema creation. The lock is per session and
+        // this client is released, so unlock explicitly.
+        await client.query('SELECT pg_advisory_lock(7157)');
+        try {
+          await client.query(SCHEMA);
+          await client.query(LOANS_SCHEMA('BIGINT'));
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(7157)');
+        }
+      },
+      { idempotent: true },
+    ).catch(async (err: unknown) => {
+      this.pool = undefined;
+      await pool.end().catch(() => undefined);
+      throw err;
+    });
   }
 
   async close(): Promise<void> {
@@ -86,41 +142,82 @@ export class PostgresCentralStore implements CentralStore {
     await pool?.end();
   }
 
-  private async tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await work(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  /**
+   * Checks a client out, runs `work` (in a transaction with `tx`) and releases it, retrying transient
+   * failures within the retry policy. While checked out the client has an 'error' listener of our own:
+   * pg-pool removes its idle listener on checkout, and a server restart then emits 'error' on the client,
+   * which without a listener would end the process. A client that failed is destroyed, not pooled.
+   */
+  private async run<T>(
+    work: (c: pg.PoolClient) => Promise<T>,
+    opts: RunOptions,
+    policy: RetryPolicy = this.retry,
+  ): Promise<T> {
+    let started = false;
+    return withRetry(
+      async () => {
+        started = false;
+        const client = await this.db.connect();
+        let broken: Error | undefined;
+        const onError = (err: Error) => {
+          broken = err;
+          this.tracker.failed(err);
+        };
+        client.on('error', onError);
+        try {
+          started = true;
+          if (opts.tx) await client.query('BEGIN');
+          const out = await work(client);
+          if (opts.tx) await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          broken ??= isTransientDbError(err) ? (err as Error) : undefined;
+          if (opts.tx && !broken) await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        } finally {
+          client.release(broken ?? false);
+          client.off('error', onError);
+        }
+      },
+      this.tracker,
+      policy,
+      () => opts.idempotent || !started,
+    );
+  }
+
+  private tx<T>(work: (c: pg.PoolClient) => Promise<T>, idempotent: boolean): Promise<T> {
+    return this.run(work, { tx: true, idempotent });
+  }
+
+  private query<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+    idempotent = true,
+  ): Promise<pg.QueryResult<R>> {
+    return this.run((c) => c.query<R>(text, values), { idempotent });
   }
 
   async addTerminal(t: NewTerminal): Promise<void> {
-    await this.db.query(
+    await this.query(
       `INSERT INTO terminals (id, role, alg, public_key, secret_hash, mosquitto_hash, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [t.id, t.role, t.alg, Buffer.from(t.publicKey), t.secretHash, t.mosquittoHash, t.createdAt],
+      false,
     );
   }
 
   async terminal(id: string): Promise<TerminalRecord | undefined> {
-    const r = await this.db.query<TerminalRow>('SELECT * FROM terminals WHERE id = $1', [id]);
+    const r = await this.query<TerminalRow>('SELECT * FROM terminals WHERE id = $1', [id]);
     return r.rows[0] && terminalFromRow(r.rows[0]);
   }
 
   async terminals(): Promise<TerminalRecord[]> {
-    const r = await this.db.query<TerminalRow>('SELECT * FROM terminals ORDER BY id');
+    const r = await this.query<TerminalRow>('SELECT * FROM terminals ORDER BY id', []);
     return r.rows.map(terminalFromRow);
   }
 
   async recordStatus(id: string, status: TerminalStatus, seenAt: number): Promise<void> {
-    await this.db.query('UPDATE terminals SET status_json = $1, last_seen = $2 WHERE id = $3', [
+    await this.query('UPDATE terminals SET status_json = $1, last_seen = $2 WHERE id = $3', [
       statusToJson(status),
       seenAt,
       id,
@@ -164,18 +261,18 @@ export class PostgresCentralStore implements CentralStore {
           await c.query('UPDATE terminals SET acked_seq = $1 WHERE id = $2', [acked, terminal]);
       }
       return { acked, inserted: ins.rowCount ?? 0 };
-    });
+    }, true);
   }
 
   async eventCount(terminal?: string): Promise<number> {
     const r = terminal
-      ? await this.db.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE terminal = $1', [terminal])
-      : await this.db.query<{ n: string }>('SELECT count(*) AS n FROM events');
+      ? await this.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE terminal = $1', [terminal])
+      : await this.query<{ n: string }>('SELECT count(*) AS n FROM events', []);
     return num(r.rows[0]?.n);
   }
 
   async events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]> {
-    const r = await this.db.query<{ body: Buffer }>(
+    const r = await this.query<{ body: Buffer }>(
       'SELECT body FROM events WHERE terminal = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [terminal, afterSeq, limit],
     );
@@ -190,6 +287,8 @@ export class PostgresCentralStore implements CentralStore {
         [type, minVersion],
       );
       const version = num(r.rows[0]!.version);
+      // Delivered at commit to every worker's lease session: the leader publishes the change.
+      await c.query('SELECT pg_notify($1, $2)', [LIST_CHANNEL, type]);
       for (const ch of changes)
         await c.query(
           `INSERT INTO list_elements (list_type, kind, key, state, data, version) VALUES ($1, $2, $3, $4, $5, $6)
@@ -197,11 +296,11 @@ export class PostgresCentralStore implements CentralStore {
           [type, ch.kind, ch.key, ch.state, ch.data ?? null, version],
         );
       return version;
-    });
+    }, false);
   }
 
   async listState(type: CentralListType): Promise<ListState> {
-    const r = await this.db.query<{ version: string; snapshot_version: string; snapshot_at: string }>(
+    const r = await this.query<{ version: string; snapshot_version: string; snapshot_at: string }>(
       'SELECT version, snapshot_version, snapshot_at FROM list_meta WHERE list_type = $1',
       [type],
     );
@@ -240,28 +339,30 @@ export class PostgresCentralStore implements CentralStore {
         return e;
       });
       return { version: num(m.rows[0]?.version ?? 0), elements };
-    });
+    }, true);
   }
 
   async markSnapshot(type: CentralListType, version: number, at: number): Promise<void> {
-    await this.db.query(
+    await this.query(
       'UPDATE list_meta SET snapshot_version = $1, snapshot_at = $2 WHERE list_type = $3 AND snapshot_version <= $1',
       [version, at, type],
     );
   }
 
   async addEnrollmentCode(codeHash: string, grant: EnrollmentGrant, expiresAt: number): Promise<void> {
-    await this.db.query(
+    await this.query(
       'INSERT INTO enrollment_codes (code_hash, terminal, role, expires_at) VALUES ($1, $2, $3, $4)',
       [codeHash, grant.terminal, grant.role, expiresAt],
+      false,
     );
   }
 
   async useEnrollmentCode(codeHash: string, now: number): Promise<EnrollmentGrant | undefined> {
-    const r = await this.db.query<EnrollmentGrant>(
+    const r = await this.query<EnrollmentGrant>(
       `UPDATE enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1
        RETURNING terminal, role`,
       [now, codeHash],
+      false,
     );
     const row = r.rows[0];
     return row ? { terminal: row.terminal, role: row.role } : undefined;

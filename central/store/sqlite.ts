@@ -23,6 +23,7 @@ import type {
 } from './types.js';
 import { SqliteLoanStore } from '../loans/sqlite.js';
 import { LOANS_SCHEMA } from '../loans/sql.js';
+import type { StoreHealth } from './outage.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS terminals (
@@ -51,6 +52,17 @@ export class SqliteCentralStore implements CentralStore {
   private get conn(): Database.Database {
     if (!this.db) throw new Error('central store is not open: call init() first');
     return this.db;
+  }
+
+  private readonly startedAt = Date.now();
+
+  /** A local file: it does not go away like a server does (a full disk fails each call instead). */
+  health(): StoreHealth {
+    return { state: 'ok', since: this.startedAt, outages: 0 };
+  }
+
+  async ping(): Promise<StoreHealth> {
+    return this.health();
   }
 
   async init(): Promise<void> {

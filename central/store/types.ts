@@ -4,6 +4,7 @@ import type { TerminalEvent } from '../../shared/events.js';
 import type { Alg } from '../../shared/keys.js';
 import type { TerminalStatus } from '../../shared/sync.js';
 import type { LoanStore } from '../loans/types.js';
+import type { StoreHealth } from './outage.js';
 
 export interface TerminalRecord {
   id: string;
@@ -67,6 +68,10 @@ export interface CentralStore {
   /** The loans ledger, on the same database. */
   readonly loans: LoanStore;
   close(): Promise<void>;
+  /** Whether the database answered the last call (see central/store/outage.ts). */
+  health(): StoreHealth;
+  /** Asks the database now (one attempt) and returns the resulting health. */
+  ping(): Promise<StoreHealth>;
 
   /** Throws when the id is taken. */
   addTerminal(t: NewTerminal): Promise<void>;

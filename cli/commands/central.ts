@@ -86,6 +86,10 @@ const start: CommandSpec = {
       type: 'number',
       description: 'log2 scrypt cost for new terminal secrets (default 14; benches lower it)',
     },
+    'beacon-every': {
+      type: 'number',
+      description: 'seconds between signed time beacons (default 10; 0 = none)',
+    },
   },
   help: `Examples:
   passgate central start --data ./central --issuer ./issuer
@@ -105,6 +109,9 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     const mqttPort = optNum(cmd, 'mqtt-port');
     const httpPort = optNum(cmd, 'http-port');
     const scryptCost = optNum(cmd, 'scrypt-cost');
+    const beaconEvery = optNum(cmd, 'beacon-every');
+    if (beaconEvery !== undefined && (beaconEvery < 0 || beaconEvery > 86_400))
+      throw new UsageError('--beacon-every must be 0 … 86400 seconds');
     const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
     const issuerDir = optStr(cmd, 'issuer');
     const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
@@ -120,6 +127,7 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
       ...(db ? { db } : {}),
       ...(worker ? { workerId: worker } : {}),
       ...(scryptCost !== undefined ? { scryptCost } : {}),
+      ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
       ...(publicMqttUrl ? { publicMqttUrl } : {}),
       ...(issuer ? { listKey: issuer.listKey } : {}),
     }).catch((err: Error) => {
@@ -228,15 +236,21 @@ const status: CommandSpec = {
 
 const mosquittoConfig: CommandSpec = {
   name: 'central mosquitto-config',
-  summary: 'write the mosquitto password file and ACL that enforce the same rules as the embedded broker',
+  summary:
+    'write the mosquitto settings, password file and ACL that enforce the same rules as the embedded broker',
   options: {
     data: { type: 'string', description: 'central data folder', required: true },
     db: { type: 'string', description: 'postgres://… when central uses PostgreSQL' },
-    out: { type: 'string', description: 'folder for passwd, acl and central.secret', required: true },
+    out: {
+      type: 'string',
+      description: 'folder for passgate.conf, passwd, acl, central.secret and data/',
+      required: true,
+    },
     broker: { type: 'string', description: 'HOST:PORT of the mosquitto, to print the URL for workers' },
   },
-  help: `In mosquitto.conf: allow_anonymous false, password_file OUT/passwd, acl_file OUT/acl.
-Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
+  help: `In mosquitto.conf: your listener lines and \`include_dir OUT\` (loads OUT/passgate.conf: no anonymous
+access, password_file OUT/passwd, acl_file OUT/acl, persistence in OUT/data/ so retained lists survive a
+broker restart, no queue limit). Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
   async run(cmd, io) {
     const dataDir = str(cmd, 'data');
     const store = openStore(optStr(cmd, 'db'), join(dataDir, 'central.db'));
@@ -250,12 +264,13 @@ Run again after adding terminals, then send mosquitto SIGHUP to reload.`,
             ok: true,
             passwordFile: files.passwordFile,
             aclFile: files.aclFile,
+            confFile: files.confFile,
             centralUrl: url,
           }),
         );
       else
         io.out(
-          `wrote ${files.passwordFile} and ${files.aclFile}. Start each worker with:\n  passgate central start --data DIR --broker '${url}' --db postgres://…`,
+          `wrote ${files.confFile}, ${files.passwordFile} and ${files.aclFile}. Start each worker with:\n  passgate central start --data DIR --broker '${url}' --db postgres://…`,
         );
       return 0;
     } finally {

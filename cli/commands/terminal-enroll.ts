@@ -8,15 +8,33 @@ import { toHex } from '../../shared/bytes.js';
 import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
-import { UsageError, UserError, optStr, str, type CommandSpec } from '../command.js';
+import { UsageError, UserError, optStr, str, type CommandSpec, type ParsedCommand } from '../command.js';
 
 const GATE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The code from --code, --code=CODE or the one positional argument: exactly one of them. */
+function enrollmentCodeArgument(cmd: ParsedCommand): string {
+  const flag = optStr(cmd, 'code');
+  if (cmd.positionals.length > 1)
+    throw new UsageError(`expected one enrollment code, got ${cmd.positionals.length} arguments`);
+  const positional = cmd.positionals[0];
+  if (flag !== undefined && positional !== undefined)
+    throw new UsageError('give the enrollment code once: either --code CODE or as the argument');
+  const code = (flag ?? positional ?? '').trim();
+  if (code === '')
+    throw new UsageError('the enrollment code is required: passgate terminal enroll CODE --dir DIR');
+  return code;
+}
 
 export const enroll: CommandSpec = {
   name: 'terminal enroll',
   summary: 'redeem a one-time enrollment code at central and write the terminal config',
+  args: '[CODE]',
   options: {
-    code: { type: 'string', required: true, description: 'the code from `passgate issuer enroll-code`' },
+    code: {
+      type: 'string',
+      description: 'the code from `passgate issuer enroll-code` (or give it as the first argument)',
+    },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
     central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
@@ -26,12 +44,14 @@ export const enroll: CommandSpec = {
       description: 'PEM certificate to trust for an mqtts:// broker (private CA or self-signed)',
     },
   },
-  help: `Example:
+  help: `Examples:
   passgate terminal enroll --code CODE --dir /var/lib/passgate --gate north
+  passgate terminal enroll CODE --dir /var/lib/passgate          (also: --code=CODE)
 Uses DIR/terminal-key.json when it exists (from \`passgate terminal keygen\`), otherwise creates it.
 Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inputs and policy, then run
   passgate terminal start --config DIR/terminal.json`,
   async run(cmd, io) {
+    const code = enrollmentCodeArgument(cmd);
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
     if (gate !== undefined && !GATE.test(gate))
@@ -50,7 +70,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
     }
     const client = centralClient(cmd, false);
     const r = await client.request<EnrollmentResult>('/enroll', {
-      code: str(cmd, 'code').trim(),
+      code,
       publicKey: toHex(key.publicKey),
       alg: 'EdDSA',
     });

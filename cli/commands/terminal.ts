@@ -15,7 +15,7 @@ import { buildReport } from '../../terminal/status.js';
 import { damagedDatabases } from '../../terminal/store/damaged-files.js';
 import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
 import { SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
-import { UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
+import { CheckFailed, UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
 import { enroll } from './terminal-enroll.js';
 
 const configOption = { type: 'string' as const, required: true, description: 'terminal config file (JSON)' };
@@ -29,12 +29,15 @@ function config(file: string): TerminalConfig {
   }
 }
 
-/** Known failures become a UserError that says what to do next. */
+/**
+ * A damaged database or an unusable key file is a check that failed (exit 1, the message says what to
+ * do next: `terminal recover`, a new key), not a usage problem (exit 2).
+ */
 function friendly<T>(run: () => T): T {
   try {
     return run();
   } catch (err) {
-    if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new UserError(err.message);
+    if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new CheckFailed(err.message);
     throw err;
   }
 }
@@ -58,7 +61,8 @@ const start: CommandSpec = {
   help: `
 Prints one ready line (with --json: {"ready":true,"tcpPort":…,"httpPort":…}) on stdout, then one line
 per decision from the console output. Logs (JSON, one line per decision with its reason code) go to stderr.
-Exit 0 after a clean shutdown, 1 when the config, keys or database are not usable (the message says why).`,
+Exit 0 after a clean shutdown; 1 when the keys or the database are not usable (a damaged database: run
+\`passgate terminal recover\`); 2 for a usage or config problem. The message says why.`,
   async run(cmd, io) {
     const c = config(str(cmd, 'config'));
     const logger = createTerminalLogger(c.log.level, c.terminalId);
@@ -66,7 +70,7 @@ Exit 0 after a clean shutdown, 1 when the config, keys or database are not usabl
     try {
       running = await startTerminal(c, { logger });
     } catch (err) {
-      if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new UserError(err.message);
+      if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new CheckFailed(err.message);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new UserError(
           `a port in the config is already in use (${(err as Error).message}); pick another or use 0`,
@@ -206,11 +210,13 @@ or let the terminal resync from central before opening the gate.`,
         `${r.lostEventRows} event(s) could not be read and are lost; ${r.markers} record_lost event(s) ` +
           'stand in their place so the terminal keeps syncing with central',
       );
+    if (r.pagesSalvaged > 0)
+      lines.push(`${r.pagesSalvaged} event(s) read from the raw pages SQLite could not open`);
     if (r.seqCounterLost)
       lines.push(
-        `WARNING: the seq counter could not be read; it continues from ${r.lastSeq}, the highest event found. ` +
-          'If central already holds higher seqs from this terminal, new events will be taken for duplicates: ' +
-          'check the terminal on central before opening the gate',
+        `the seq counter could not be read; it continues from ${r.lastSeq}, the highest seq found. The outbox ` +
+          "is held: nothing is sent until central's signed ack says how far central is, and events made " +
+          'meanwhile are renumbered past it (no seq is used twice). `passgate terminal status` shows seq_hold',
       );
     lines.push(
       `new database integrity_check: ${r.integrity}`,

@@ -18,6 +18,11 @@ export class StorageFullError extends Error {
   override name = 'StorageFullError';
 }
 
+/** The WAL is checkpointed once it holds this much, whatever the time (a burst must not fill the disk). */
+export const WAL_MAX_BYTES = 1024 * 1024;
+/** Space kept in terminal.db.reserve: at least one WAL's worth, so a checkpoint can always run. */
+export const RESERVE_BYTES = WAL_MAX_BYTES + 256 * 1024;
+
 /** Counters kept in the `meta` table (one row each). */
 export const META_KEYS = [
   'last_seq',
@@ -28,6 +33,9 @@ export const META_KEYS = [
   'beacon_seq',
   'beacon_t',
   'beacon_local',
+  'outbox_damaged',
+  'seq_hold',
+  'recovered_seq',
 ] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
@@ -67,7 +75,9 @@ export function openDatabase(path: string, options: { quickCheck?: boolean } = {
     // Checkpoints run between decisions (maintenance.checkpoint()), not inside a commit: keeps the tail
     // latency low.
     db.pragma('wal_autocheckpoint = 0');
-    db.pragma(`journal_size_limit = ${32 * 1024 * 1024}`);
+    // After a checkpoint the WAL restarts from its beginning and is truncated to this size: with the
+    // checkpoint by size (Maintenance.checkpointIfWalOver) the WAL stays near WAL_MAX_BYTES.
+    db.pragma(`journal_size_limit = ${WAL_MAX_BYTES}`);
     if (options.quickCheck ?? true) {
       const rows = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
       const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');

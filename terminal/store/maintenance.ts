@@ -1,5 +1,7 @@
 // Work between decisions: pruning expired cache rows, checkpoints, integrity checks, growth limits.
+import { statSync } from 'node:fs';
 import type { Connection } from './db.js';
+import type { DiskReserve } from './disk-reserve.js';
 import type { VerifierRepo } from './verifier-repo.js';
 
 export class Maintenance {
@@ -8,6 +10,8 @@ export class Maintenance {
   constructor(
     private readonly conn: Connection,
     private readonly verifier: VerifierRepo,
+    private readonly walFile: string,
+    readonly reserve: DiskReserve,
   ) {
     const db = conn.db;
     this.stmts = {
@@ -34,6 +38,39 @@ export class Maintenance {
   checkpoint(): void {
     this.verifier.flushVerified();
     this.conn.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  /** Bytes in the -wal file now (0 when there is none). */
+  walBytes(): number {
+    try {
+      return statSync(this.walFile).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Between decisions, after every decision: checkpoints when the WAL has grown past `limit`, so an
+   * unthrottled burst cannot grow it without bound. True when it checkpointed.
+   */
+  checkpointIfWalOver(limit: number): boolean {
+    if (this.walBytes() <= limit) return false;
+    this.conn.db.pragma('wal_checkpoint(PASSIVE)');
+    return true;
+  }
+
+  /**
+   * The disk is full: give the reserve back, move the WAL into the database and truncate it. What is
+   * freed lets commits go on; the reserve is written again once the disk has room (restoreReserve).
+   */
+  makeRoom(): void {
+    this.reserve.release();
+    this.conn.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Writes the reserve again when it is missing and the disk has room. */
+  restoreReserve(): boolean {
+    return this.reserve.ensure();
   }
 
   /** PRAGMA integrity_check: 'ok' or the first problems found. */

@@ -44,7 +44,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sub, gate)
   ) WITHOUT ROWID;
   `,
-  // 2: library lists (items, member status) and the kiosk's own loans and returns (docs/library.md).
+  // 2: outbox damage count; the hold after a recovery that lost the seq counter (outbox-repo.ts).
+  `
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
+  `,
+  // 3: library lists (items, member status) and the kiosk's own loans and returns (docs/library.md).
   `
   CREATE TABLE library_items (
     barcode TEXT PRIMARY KEY,

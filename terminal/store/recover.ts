@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
 import { damagedDatabases, damagedName, recoveringName } from './damaged-files.js';
 import { META_KEYS, migrate, StoreCorruptError } from './db.js';
+import { salvagePages } from './page-salvage.js';
 
 type Db = Database.Database;
 
@@ -30,8 +31,13 @@ export interface RecoveryReport {
   lostEventRows: number;
   /** `record_lost` events written in their place, so the run of seqs sent to central has no holes. */
   markers: number;
-  /** The meta row could not be read: lastSeq is the highest readable event and may be too low. */
+  /**
+   * The meta row could not be read: lastSeq is the highest seq found anywhere and may be too low, so the
+   * outbox is held (nothing sent) until central's signed ack says where central stands.
+   */
   seqCounterLost: boolean;
+  /** Rows read from the raw pages because SQLite could not return them (damaged header or b-tree). */
+  pagesSalvaged: number;
   /** PRAGMA integrity_check of the new database: always 'ok' (recovery throws otherwise). */
   integrity: string;
 }
@@ -54,6 +60,8 @@ interface Salvage {
   ackedSeq: number;
   lastEventAt: number;
   seqCounterLost: boolean;
+  /** Rows found by reading the raw pages (page-salvage.ts) that SQLite could not return. */
+  pagesSalvaged: number;
 }
 
 /**
@@ -103,6 +111,7 @@ export function recoverStore(path: string, options: RecoverOptions = {}): Recove
     lostEventRows: salvage.lost.length,
     markers,
     seqCounterLost: salvage.seqCounterLost,
+    pagesSalvaged: salvage.pagesSalvaged,
     integrity,
   };
 }
@@ -149,7 +158,25 @@ function readDamaged(file: string): Salvage {
 
   // A row whose body central would refuse stalls the sync as surely as a missing one: treat it as lost.
   for (const [seq, row] of events) if (!isValidEvent(seq, row)) events.delete(seq);
-  const lastSeq = highestSeq(meta, events);
+  const seqCounterLost = !meta.has('last_seq');
+  // SQLite could not give us the counter (or any row): read the raw pages, row by row.
+  let rawLastSeq = 0;
+  let pagesSalvaged = 0;
+  if (seqCounterLost || events.size === 0) {
+    try {
+      const raw = salvagePages(file, META_KEYS);
+      for (const [seq, row] of raw.rows)
+        if (!events.has(seq)) {
+          events.set(seq, row);
+          pagesSalvaged++;
+        }
+      rawLastSeq = raw.meta.get('last_seq') ?? 0;
+    } catch {
+      // unreadable file: nothing more to find
+    }
+  }
+  // The highest seq anywhere: readable rows, the counter, and a counter found in a raw page.
+  const lastSeq = Math.max(highestSeq(meta, events), rawLastSeq);
   const ackedSeq = Math.min(meta.get('acked_seq') ?? 0, lastSeq);
   for (let seq = ackedSeq + 1; seq <= lastSeq; seq++) if (!events.has(seq)) lost.push(seq);
   let lastEventAt = meta.get('last_event_at') ?? 0;
@@ -162,7 +189,8 @@ function readDamaged(file: string): Salvage {
     lastSeq,
     ackedSeq,
     lastEventAt,
-    seqCounterLost: !meta.has('last_seq'),
+    seqCounterLost,
+    pagesSalvaged,
   };
 }
 
@@ -211,6 +239,10 @@ function buildDatabase(file: string, s: Salvage): number {
       setMeta.run(s.ackedSeq, 'acked_seq');
       setMeta.run(s.lastEventAt, 'last_event_at');
       setMeta.run(Math.max(s.lastEventAt, s.meta.get('last_good_ms') ?? 0), 'last_good_ms');
+      // Without the counter, lastSeq is only the highest seq found here; central may hold more. Hold the
+      // outbox until central's ack says where it stands (OutboxRepo.release renumbers what came after).
+      setMeta.run(s.seqCounterLost ? 1 : 0, 'seq_hold');
+      setMeta.run(s.lastSeq, 'recovered_seq');
       const p = db.prepare('INSERT OR REPLACE INTO passages (sub, gate, direction, at) VALUES (?, ?, ?, ?)');
       for (const r of s.passages) p.run(r.sub, r.gate, r.direction, r.at);
     })();

@@ -3,13 +3,14 @@
 // together or not at all).
 import type { TerminalEvent } from '../../shared/events.js';
 import { ClockRepo } from './clock-repo.js';
-import { Connection, isFull, migrate, openDatabase, StorageFullError, type Db } from './db.js';
+import { Connection, isFull, migrate, openDatabase, RESERVE_BYTES, StorageFullError, type Db } from './db.js';
+import { DiskReserve } from './disk-reserve.js';
 import { ListsRepo } from './lists-repo.js';
 import { Maintenance } from './maintenance.js';
 import { OutboxRepo } from './outbox-repo.js';
 import { VerifierRepo } from './verifier-repo.js';
 
-export { META_KEYS, migrate, StorageFullError, StoreCorruptError } from './db.js';
+export { META_KEYS, migrate, StorageFullError, StoreCorruptError, WAL_MAX_BYTES } from './db.js';
 export type { ClockRecord } from './clock-repo.js';
 export type { ListVersionInfo } from './lists-repo.js';
 export type { Passage } from './verifier-repo.js';
@@ -41,9 +42,20 @@ export class SqliteStore {
    * Opens (creating when missing), checks with PRAGMA quick_check and migrates. Refuses to create a new
    * database next to a `.damaged-*` file (see openDatabase).
    */
-  open(options: { quickCheck?: boolean } = {}): void {
+  /** `reserve`: keep terminal.db.reserve (the daemon does; one-shot commands do not). */
+  open(options: { quickCheck?: boolean; reserve?: boolean } = {}): void {
+    // A start on a full disk needs room to open (the -shm file) and to checkpoint: free the reserve
+    // first, checkpoint, then write the reserve again if the disk has room.
+    const reserve = new DiskReserve(`${this.path}.reserve`, options.reserve ? RESERVE_BYTES : 0);
+    if (options.reserve) reserve.release();
     const db = openDatabase(this.path, options);
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a busy or full database: the daemon checkpoints again between decisions
+    }
     migrate(db);
+    if (options.reserve) reserve.ensure();
     const conn = new Connection(db);
     const verifier = new VerifierRepo(conn);
     this.parts = {
@@ -52,7 +64,7 @@ export class SqliteStore {
       outbox: new OutboxRepo(conn),
       clock: new ClockRepo(conn),
       lists: new ListsRepo(conn, () => verifier.reloadKeys()),
-      maintenance: new Maintenance(conn, verifier),
+      maintenance: new Maintenance(conn, verifier, `${this.path}-wal`, reserve),
     };
     conn.reload();
   }
@@ -123,8 +135,16 @@ export class SqliteStore {
     try {
       committed = tx.immediate();
     } catch (err) {
-      if (isFull(err)) throw new StorageFullError(`cannot record the event: ${(err as Error).message}`);
-      throw err;
+      if (!isFull(err)) throw err;
+      // Out of space: free the reserve, checkpoint and truncate the WAL, and try once more.
+      try {
+        this.open_.maintenance.makeRoom();
+        committed = tx.immediate();
+      } catch (again) {
+        if (isFull(again) || isFull(err))
+          throw new StorageFullError(`cannot record the event: ${(again as Error).message}`);
+        throw again;
+      }
     }
     outbox.appended(committed.seq);
     clock.advanced(committed.at);

@@ -103,7 +103,9 @@ export class OutboxSender {
       );
       return;
     }
-    if (seq > this.acked) {
+    // Equal too: the first ack after a recovery (possibly seq 0, retained at central) releases a held
+    // outbox; acknowledge is idempotent otherwise.
+    if (seq >= this.acked) {
       this.acked = seq;
       this.deps.acknowledge(seq);
     }

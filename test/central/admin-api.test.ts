@@ -72,7 +72,10 @@ describe('admin API auth', () => {
     expect((await central.status()).terminals).toHaveLength(0);
 
     // the health check and the terminal's own enrollment need no token
-    expect(await call('GET', '/healthz', undefined, null)).toEqual({ status: 200, json: { ok: true } });
+    expect(await call('GET', '/healthz', undefined, null)).toEqual({
+      status: 200,
+      json: { ok: true, database: 'ok', broker: 'connected', leader: true },
+    });
     const enroll = await call('POST', '/enroll', { code: 'nope', publicKey: '00'.repeat(32) }, null);
     expect(enroll.status).toBe(400);
 

@@ -217,8 +217,13 @@ describe('passgate terminal start (real process)', () => {
     const f = openSync(fleet.dbFile, 'r+');
     writeSync(f, fd, 0, fd.length, Math.floor(pages / 2) * 4096);
     closeSync(f);
-    const start = runCli(['terminal', 'status', '--config', fleet.configFile]);
-    expect(start.code).not.toBe(0);
+    const status0 = runCli(['terminal', 'status', '--config', fleet.configFile]);
+    expect(status0.code).toBe(1);
+    expect(status0.stderr).toContain('terminal recover');
+    // `terminal start --help` says 1 for a database that is not usable: the daemon agrees.
+    expect(runCli(['terminal', 'start', '--help']).stdout).toMatch(/1 when the keys or the database/);
+    const start = runCli(['terminal', 'start', '--config', fleet.configFile]);
+    expect(start.code).toBe(1);
     expect(start.stderr).toContain('terminal recover');
     const rec = runCli(['terminal', 'recover', '--config', fleet.configFile, '--json']);
     const report = JSON.parse(rec.stdout) as { integrity: string; lastSeq: number };
