@@ -2,7 +2,8 @@
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const names = args.filter((a) => !a.startsWith('--'));
-const wanted = names.length === 0 || names.includes('all') ? ['verify', 'terminal', 'ingest', 'library'] : names;
+const wanted =
+  names.length === 0 || names.includes('all') ? ['verify', 'terminal', 'ingest', 'library'] : names;
 
 const suites: Record<string, () => Promise<unknown>> = {
   verify: async () => (await import('./verify.js')).runVerifyBench({ json }),
