@@ -170,6 +170,10 @@ export class Kiosk {
   }
 
   private async run(input: KioskInput): Promise<LineResponse> {
+    // One turn of the event loop between scans: what the last scan put on the screen (an HTTP write is
+    // flushed on the next tick) leaves the process before the next loan commits, so a crash can leave at
+    // most one committed loan unseen.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.touch();
     if ('malformed' in input) return this.notice('malformed');
     if ('control' in input) return this.onControl(input.control);
