@@ -1,4 +1,4 @@
-// `npm run bench -- [verify|terminal|ingest|library|all] [--json]`
+// `npm run bench -- [verify|terminal|ingest|library|hardware|all] [--json]` (`all` leaves out hardware: it needs root)
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const names = args.filter((a) => !a.startsWith('--'));
@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<unknown>> = {
   terminal: async () => (await import('./terminal.js' as string)).runTerminalBench({ json }),
   ingest: async () => (await import('./ingest.js' as string)).runIngestBench({ json }),
   library: async () => (await import('./library.js' as string)).runLibraryBench({ json }),
+  hardware: async () => (await import('./hardware.js')).runHardwareBench({ json }),
 };
 
 for (const name of wanted) {

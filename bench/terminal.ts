@@ -14,7 +14,7 @@ import { parseSign1, verifySign1 } from '../shared/cose.js';
 import { createPresentation, issueCredential, toQrText } from '../shared/credential.js';
 import { generateKeyPair, keyId, VerifyKey } from '../shared/keys.js';
 import { signList } from '../shared/lists.js';
-import { cardHash, encodeCardSnapshot } from '../terminal/cards.js';
+import { cardHash, encodeCardSnapshot } from '../shared/cards.js';
 import { dbPath, validateConfig } from '../terminal/config.js';
 import { writeSigningKey } from '../terminal/keys.js';
 import { applySignedListBytes } from '../terminal/lists.js';
@@ -64,7 +64,7 @@ export async function runTerminalBench(opts: { json: boolean }): Promise<object>
       cardKeyFile: join(dir, 'card-key.hex'),
       requirement: { k: 'venue', v: 'zoo' },
       antiPassbackSeconds: 0,
-      inputs: { tcp: { port: 0 }, repeatIgnoreMs: 0 },
+      inputs: [{ type: 'tcp', port: 0, repeatIgnoreMs: 0 }],
       http: { port: 0 },
       log: { level: 'warn' },
     };
@@ -82,7 +82,12 @@ export async function runTerminalBench(opts: { json: boolean }): Promise<object>
     const bindings = Array.from({ length: LIST_SIZE }, (_, i) => {
       const uid = new Uint8Array(7);
       new DataView(uid.buffer).setUint32(3, i);
-      return { h: cardHash(uid, cardKey), sub: `c${i}`, blocked: i % 100 === 0 };
+      return {
+        h: cardHash(uid, cardKey),
+        sub: `c${i}`,
+        blocked: i % 100 === 0,
+        ent: [{ k: 'venue', v: 'zoo' }],
+      };
     });
     const lists = [
       signList(listKey, {

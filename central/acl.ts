@@ -1,5 +1,6 @@
 // Who may publish and subscribe where. The same rules are written out for mosquitto by
 // mosquitto-config.ts; keep the two in step.
+import { LIST_TYPES } from '../shared/lists.js';
 import { TOPIC_ROOT, topics } from '../shared/sync.js';
 
 export type Principal = { kind: 'central' } | { kind: 'terminal'; id: string };
@@ -10,11 +11,24 @@ export function mayPublish(p: Principal, topic: string): boolean {
   return topic === topics.events(p.id) || topic === topics.status(p.id);
 }
 
-/** A terminal reads only its own ack and cmd, the lists and the time beacons. */
+/** Every filter a terminal may hold: exact strings, no wildcard of its own (issue 8 item 3). */
+const SHARED_FILTERS = new Set<string>([
+  topics.lists,
+  topics.time,
+  topics.replay,
+  ...LIST_TYPES.flatMap((t) => [topics.listSnapshot(t), topics.listDelta(t)]),
+]);
+
+/**
+ * A terminal reads only its own ack and cmd, the lists, the time beacons and the replay relay, by these
+ * exact filters: a distinct filter costs the broker memory for as long as the session lives, so "any
+ * filter under lists/" let one client hold 200,000 of them.
+ */
 export function maySubscribe(p: Principal, filter: string): boolean {
   if (p.kind === 'central')
     return filter.startsWith(`${TOPIC_ROOT}/`) || filter.startsWith(`$share/central/${TOPIC_ROOT}/`);
-  if (filter === topics.ack(p.id) || filter === topics.cmd(p.id) || filter === topics.time) return true;
-  // Any filter inside lists/ can only match list topics.
-  return filter === topics.lists || (filter.startsWith(`${TOPIC_ROOT}/lists/`) && !filter.includes('$'));
+  return filter === topics.ack(p.id) || filter === topics.cmd(p.id) || SHARED_FILTERS.has(filter);
 }
+
+/** Upper bound on the filters a terminal can hold (own ack and cmd + the shared ones). */
+export const MAX_TERMINAL_SUBSCRIPTIONS = SHARED_FILTERS.size + 2;

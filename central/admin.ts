@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { KeyPair } from '../shared/keys.js';
 import { CentralBrokerAuth } from './broker-auth.js';
 import { CommandSender } from './commands.js';
+import { Incidents } from './incidents.js';
+import type { LoginLimits } from './login-limiter.js';
 import { ListAdmin } from './list-admin.js';
 import type { ListPublisher } from './lists.js';
 import { TerminalRegistry } from './registry.js';
@@ -27,9 +29,15 @@ export interface AdminOptions {
   protocolVersion: 4 | 5;
   /** Central's own broker secret (embedded broker only). */
   centralSecret?: string;
+  /** Kept for the CLI option; terminal secrets are HMAC-hashed now (secrets.ts). */
   scryptCost?: number;
   heartbeatMs?: number;
+  loginLimits?: LoginLimits;
   onTerminalChanged?: (id: string) => void;
+  /** The fleet card key: handed to terminals at enrollment, hashes card UIDs in the cards list. */
+  cardKey?: Uint8Array;
+  /** Ends a terminal's live broker connection (after `retire`). */
+  disconnect?: (id: string) => void;
   /** Publishes on the broker (QoS 1): commands to terminals go through it. */
   publish?: (topic: string, payload: Uint8Array, retain?: boolean) => Promise<void>;
 }
@@ -39,16 +47,26 @@ export class CentralAdmin {
   readonly lists: ListAdmin;
   readonly registry: TerminalRegistry;
   readonly commands: CommandSender;
+  readonly incidents: Incidents;
 
   constructor(opts: AdminOptions) {
     const log = opts.logger.child({ component: 'admin' });
-    this.auth = new CentralBrokerAuth(opts.store, opts.centralSecret);
-    this.lists = new ListAdmin(opts.store, opts.publisher, log);
+    this.auth = new CentralBrokerAuth(
+      opts.store,
+      opts.centralSecret,
+      opts.listKey.secretKey,
+      log,
+      opts.loginLimits,
+    );
+    this.lists = new ListAdmin(opts.store, opts.publisher, log, opts.cardKey);
     this.registry = new TerminalRegistry({
       store: opts.store,
       log,
       listPublicKey: opts.listPublicKey,
+      ...(opts.cardKey ? { cardKey: opts.cardKey } : {}),
       mqttUrl: opts.mqttUrl,
+      hmacKey: this.auth.hmacKey,
+      ...(opts.disconnect ? { disconnect: opts.disconnect } : {}),
       protocolVersion: opts.protocolVersion,
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
@@ -58,5 +76,6 @@ export class CentralAdmin {
       },
     });
     this.commands = new CommandSender(opts.store, opts.listKey, opts.publish, log);
+    this.incidents = new Incidents(opts.store, log);
   }
 }

@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KeyPair } from '../shared/keys.js';
-import { assertTerminalId, COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
+import { assertTerminalId } from '../shared/ids.js';
+import { COMMANDS, signCommand, topics, type Command } from '../shared/sync.js';
+import { asInvalidInput, InvalidInput } from '../shared/errors.js';
 import { fleetReport } from './fleet.js';
 import type { CentralStore } from './store/types.js';
 
@@ -29,11 +31,12 @@ export class CommandSender {
    * fleet's view at that time.
    */
   async send(terminal: string, command: string): Promise<{ online: boolean }> {
-    assertTerminalId(terminal, 'terminal');
+    asInvalidInput('terminal', () => assertTerminalId(terminal, 'terminal'));
     if (!isCommand(command))
-      throw new RangeError(`command: "${command.slice(0, 32)}" must be one of ${COMMANDS.join(', ')}`);
+      throw new InvalidInput('command', `"${command.slice(0, 32)}" must be one of ${COMMANDS.join(', ')}`);
     const rec = await this.store.terminal(terminal);
-    if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    if (!rec) throw new InvalidInput('terminal', `"${terminal}" is not registered`);
+    if (rec.retiredAt !== undefined) throw new InvalidInput('terminal', `"${terminal}" is retired`);
     if (!this.publish) throw new Error('central has no broker link to send commands on');
     const id = randomBytes(8).toString('hex');
     const signed = signCommand(this.listKey, { terminal, command, id, t: Date.now() });

@@ -7,6 +7,10 @@ import {
   ADMIN_ROUTES as R,
   MAX_ADMIN_BODY_BYTES,
   parseAdminBody,
+  readAcceptGapRequest,
+  readRetireRequest,
+  type AcceptGapResponse,
+  type RetireResponse,
   readAddTerminalRequest,
   readCommandRequest,
   readEnrollCodeRequest,
@@ -14,6 +18,7 @@ import {
   readIssuerKeyRequest,
   readSerialRequest,
   readSubjectRequest,
+  readCardRequest,
   type AdminBody,
   type CommandResponse,
   type EnrollCodeResponse,
@@ -67,9 +72,10 @@ export class AdminHttp {
   }
 
   private async route(method: string, path: string, body: AdminBody): Promise<unknown> {
-    const { lists, registry, commands } = this.opts.admin;
+    const { lists, registry, commands, incidents } = this.opts.admin;
     if (method === 'GET' && path === R.healthz) return { ok: true };
     if (method === 'GET' && path === R.status) return this.opts.status();
+    if (method === 'GET' && path === R.alerts) return { alerts: await incidents.alerts(100) };
     if (method !== 'POST') return undefined;
     const version = async (v: Promise<number>): Promise<ListVersionResponse> => ({ version: await v });
     switch (path) {
@@ -81,6 +87,16 @@ export class AdminHttp {
         return version(lists.suspend(readSubjectRequest(body).sub));
       case R.unsuspend:
         return version(lists.unsuspend(readSubjectRequest(body).sub));
+      case R.cardBind: {
+        const r = readCardRequest(body, true);
+        return version(
+          lists.bindCard(r.uid, { sub: r.sub!, ent: r.ent!, ...(r.exp !== undefined ? { exp: r.exp } : {}) }),
+        );
+      }
+      case R.cardBlock:
+        return version(lists.blockCard(readCardRequest(body, false).uid));
+      case R.cardUnbind:
+        return version(lists.unbindCard(readCardRequest(body, false).uid));
       case R.issuerKeys:
         return version(lists.trustIssuerKey(readIssuerKeyRequest(body)));
       case R.terminals: {
@@ -96,6 +112,12 @@ export class AdminHttp {
         );
         return { code } satisfies EnrollCodeResponse;
       }
+      case R.acceptGap: {
+        const r = readAcceptGapRequest(body);
+        return incidents.acceptGap(r.terminal, r.from) satisfies Promise<AcceptGapResponse>;
+      }
+      case R.retire:
+        return registry.retire(readRetireRequest(body).terminal) satisfies Promise<RetireResponse>;
       case R.command: {
         const { terminal, command } = readCommandRequest(body);
         const { online } = await commands.send(terminal, command);
@@ -166,7 +188,7 @@ export class AdminHttp {
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);
     } catch (err) {
-      if (err instanceof InvalidInput || err instanceof RangeError)
+      if (err instanceof InvalidInput)
         return send(400, { error: 'invalid', message: (err as Error).message });
       this.log.error({ err }, 'admin request failed');
       send(500, { error: 'internal', message: 'central could not complete the request; see its log' });

@@ -2,10 +2,10 @@
 // state and the admin API, started in order and stopped in reverse. `startCentral` is the in-process API
 // the CLI, the demo and the tests use.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { CENTRAL_CLIENT_PREFIX } from '../shared/client-id.js';
+import { boundedStep } from '../shared/deadline.js';
 import { Lifecycle } from '../shared/lifecycle.js';
 import type { KeyPair } from '../shared/keys.js';
 import { parseTerminalTopic, signAck, topics, type Command } from '../shared/sync.js';
@@ -13,18 +13,22 @@ import { loadOrCreateAdminToken } from './admin-token.js';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { CentralAdmin } from './admin.js';
 import { CENTRAL_USER } from './broker-auth.js';
-import { EmbeddedBroker } from './broker.js';
+import { EmbeddedBroker, type StatusRate } from './broker.js';
+import type { GuardLimits } from './broker-guard.js';
+import type { LoginLimits } from './login-limiter.js';
+import { ReplayRelay } from './replay-relay.js';
+import { privateDir } from '../shared/private-files.js';
 import { Fleet, type FleetReport } from './fleet.js';
 import { AdminHttp } from './http.js';
-import { Ingest, type IngestCounters } from './ingest.js';
+import { Ingest, type IngestCounters, type IngestQuotas } from './ingest.js';
 import { CentralLink, redactUrl } from './link.js';
-import { loadOrCreateListKey } from './list-key.js';
+import { loadOrCreateCardKey, loadOrCreateListKey } from './list-key.js';
 import { CENTRAL_LISTS, ListPublisher } from './lists.js';
 import { NeverLeader, SoleLeader, type Leadership } from './leadership.js';
 import { isPostgresUrl, openStore } from './store/open.js';
 import type { StoreHealth } from './store/outage.js';
 import { PostgresLeaderLease } from './store/pg-lease.js';
-import type { CentralListType, CentralStore } from './store/types.js';
+import type { Alert, CentralListType, CentralStore } from './store/types.js';
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
@@ -46,6 +50,8 @@ export interface CentralOptions {
   logger?: Logger;
   /** The list key (from the issuer folder); default: list-key.json in dataDir, created on first start. */
   listKey?: KeyPair;
+  /** The fleet card key (from the issuer folder); default: card-key.hex in dataDir, created on first start. */
+  cardKey?: Uint8Array;
   /** Bearer token for the admin HTTP API (default: DATA/admin.token, created on first start, mode 0600). */
   adminToken?: string;
   /** URL terminals are told at enrollment (default: the broker's). */
@@ -62,6 +68,13 @@ export interface CentralOptions {
   /** How often a PostgreSQL worker tries to take the publisher lease (default 1 s). */
   leaseCheckEveryMs?: number;
   workerId?: string;
+  /** Socket guard of the embedded broker (docs/security.md); tests and benches may change them. */
+  brokerLimits?: Partial<GuardLimits>;
+  loginLimits?: LoginLimits;
+  statusRate?: StatusRate;
+  quotas?: Partial<IngestQuotas>;
+  /** Batch window of the fleet-wide replay relay (default 100 ms). */
+  replayRelayMs?: number;
 }
 
 export interface CentralStatus extends FleetReport {
@@ -73,7 +86,17 @@ export interface CentralStatus extends FleetReport {
   database: StoreHealth;
   /** Whether this worker is the one that publishes lists and beacons, and what it published. */
   publisher: { leader: boolean; snapshots: number; deltas: number; beacons: number };
-  broker: { kind: 'embedded' | 'external'; url: string; clients?: number };
+  broker: {
+    kind: 'embedded' | 'external';
+    url: string;
+    clients?: number;
+    /** Connections closed by the socket guard, by reason. */
+    refused?: Record<string, number>;
+  };
+  /** Alerts for an operator (seq conflicts, refused gaps, quotas, replays across terminals), newest first. */
+  alerts: { total: number; recent: Alert[] };
+  /** Replay keys relayed to the fleet. */
+  replayRelayed: number;
 }
 
 export interface Central {
@@ -91,21 +114,30 @@ export interface Central {
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
   unsuspend(sub: string): Promise<number>;
+  /** Card bindings (cards list): UIDs are hashed with the fleet card key before anything is stored. */
+  bindCard: CentralAdmin['lists']['bindCard'];
+  blockCard: CentralAdmin['lists']['blockCard'];
+  unbindCard: CentralAdmin['lists']['unbindCard'];
   trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number>;
   /** See CentralAdmin.adoptIssuerFolder: revocations and list versions of an issuer folder. */
   adoptIssuerFolder: CentralAdmin['lists']['adoptIssuerFolder'];
   addTerminal(id: string, role: string, publicKey: Uint8Array, alg?: Alg): Promise<TerminalCredentials>;
   createEnrollmentCode(terminal: string, role: string, ttlMs?: number): Promise<string>;
   /**
-   * Publishes a command on t/{id}/cmd (QoS 1, not retained). Rejects with a RangeError naming the field
+   * Publishes a command on t/{id}/cmd (QoS 1, not retained). Rejects with an InvalidInput naming the field
    * for an unknown terminal or command. A terminal that is offline never gets it.
    */
   sendCommand(terminalId: string, cmd: Command): Promise<void>;
   enroll(code: string, publicKey: Uint8Array, alg?: Alg): Promise<EnrollmentResult | undefined>;
+  /** `central accept-gap`: see CentralStore.acceptGap. Logged. */
+  acceptGap(terminal: string, fromSeq: number): Promise<{ before: number; after: number }>;
+  /** `central retire`: revokes the terminal's MQTT user, keeps its events. */
+  retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }>;
   status(): Promise<CentralStatus>;
   eventCount(terminal?: string): Promise<number>;
   events(terminal: string, afterSeq: number, limit: number): Promise<TerminalEvent[]>;
-  stop(): Promise<void>;
+  /** Stops every part in reverse, each step bounded (shared/lifecycle.ts); true when all finished in time. */
+  stop(): Promise<boolean>;
 }
 
 function brokerCredentials(url: string): { url: string; username: string; password: string } {
@@ -131,8 +163,9 @@ interface BrokerSide {
 
 export async function startCentral(opts: CentralOptions): Promise<Central> {
   const logger = (opts.logger ?? pino({ name: 'central' })).child({ worker: opts.workerId ?? 'central' });
-  mkdirSync(opts.dataDir, { recursive: true });
+  privateDir(opts.dataDir);
   const listKey = opts.listKey ?? loadOrCreateListKey(opts.dataDir);
+  const cardKey = opts.cardKey ?? loadOrCreateCardKey(opts.dataDir);
   const store = openStore(opts.db, join(opts.dataDir, 'central.db'), {
     onHealthChange: (h) =>
       h.state === 'ok'
@@ -148,7 +181,9 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
   return life.run(async () => {
     // The admin's authenticate() is needed by the broker, and the admin needs the publisher: late-bound.
     const late: { admin?: CentralAdmin } = {};
-    const side = await startBroker(opts, logger, life, (u, s) => late.admin!.auth.authenticate(u, s));
+    const side = await startBroker(opts, logger, life, (u, s, address) =>
+      late.admin!.auth.authenticate(u, s, address),
+    );
     const publish: Publish = (topic, payload, retain = false) => side.link.publish(topic, payload, retain);
     const leadership = chooseLeadership(opts, logger);
     const publisher = new ListPublisher({
@@ -161,26 +196,29 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
     const library = new LibraryService(store, publisher, logger);
+    const relay = new ReplayRelay(listKey, (t, p) => publish(t, p), logger, opts.replayRelayMs);
+    life.started('replay relay', () => relay.stop());
     // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
     // subscribing how far central is, before it sends anything. The loans ledger runs before the ack.
-    const ingest = new Ingest(
-      store,
-      (t, p) => publish(t, p, true),
-      logger,
-      listKey,
-      (t, events) => library.batchCommitted(t, events),
-    );
-    const fleet = new Fleet(store, logger);
+    const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey, {
+      ...(opts.quotas ? { quotas: opts.quotas } : {}),
+      onPresentations: (keys) => relay.add(keys),
+      afterCommit: (t, events) => library.batchCommitted(t, events),
+    });
+    const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
       store,
       publisher,
       logger,
       listPublicKey: listKey.publicKey,
       listKey,
+      cardKey,
       mqttUrl: () => side.mqttUrl,
       protocolVersion: side.protocolVersion,
       ...(side.centralSecret ? { centralSecret: side.centralSecret } : {}),
       ...(opts.scryptCost !== undefined ? { scryptCost: opts.scryptCost } : {}),
+      ...(opts.loginLimits ? { loginLimits: opts.loginLimits } : {}),
+      ...(side.broker ? { disconnect: (id: string) => side.broker!.disconnect(id) } : {}),
       onTerminalChanged: (id) => {
         ingest.forget(id);
         publishFirstAck(store, listKey, publish, id, logger);
@@ -188,9 +226,10 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       publish,
     });
     late.admin = admin;
-    await startIngest(side, ingest, fleet, life);
+    // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
+    await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
-    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, library);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, relay, library);
     const health = async () => {
       const database = await store.ping();
       const brokerUp = side.link.connected;
@@ -219,11 +258,16 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
       unsuspend: (sub) => a.unsuspend(sub),
+      bindCard: (uid, b) => a.bindCard(uid, b),
+      blockCard: (uid) => a.blockCard(uid),
+      unbindCard: (uid) => a.unbindCard(uid),
       trustIssuerKey: (k) => a.trustIssuerKey(k),
       adoptIssuerFolder: (f) => a.adoptIssuerFolder(f),
       addTerminal: (id, role, pk, alg) => r.addTerminal(id, role, pk, alg),
       createEnrollmentCode: (t, role, ttl) => r.createEnrollmentCode(t, role, ttl),
       enroll: (code, pk, alg) => r.enroll(code, pk, alg),
+      acceptGap: (t, from) => admin.incidents.acceptGap(t, from),
+      retire: (t) => r.retire(t),
       sendCommand: async (id, cmd) => {
         await admin.commands.send(id, cmd);
       },
@@ -231,10 +275,11 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       eventCount: (t) => store.eventCount(t),
       events: (t, after, limit) => store.events(t, after, limit),
       stop: async () => {
-        await publisher.idle();
-        await ingest.idle();
-        await life.stopAll();
-        logger.info('central stopped');
+        const drained =
+          (await boundedStep(() => publisher.idle())) && (await boundedStep(() => ingest.idle()));
+        const clean = (await life.stopAll()) && drained;
+        logger.info({ clean }, 'central stopped');
+        return clean;
       },
     };
   });
@@ -245,7 +290,11 @@ async function startBroker(
   opts: CentralOptions,
   logger: Logger,
   life: Lifecycle,
-  authenticate: (username: string, secret: string) => ReturnType<CentralAdmin['auth']['authenticate']>,
+  authenticate: (
+    username: string,
+    secret: string,
+    address: string,
+  ) => ReturnType<CentralAdmin['auth']['authenticate']>,
 ): Promise<BrokerSide> {
   if (opts.broker !== undefined) {
     const c = brokerCredentials(opts.broker);
@@ -272,6 +321,8 @@ async function startBroker(
     ...(opts.tls ? { tls: opts.tls } : {}),
     auth: { authenticate },
     logger,
+    ...(opts.brokerLimits ? { limits: opts.brokerLimits } : {}),
+    ...(opts.statusRate ? { statusRate: opts.statusRate } : {}),
   });
   await broker.start();
   life.started('broker', () => broker.stop());
@@ -295,14 +346,20 @@ async function startBroker(
 }
 
 /** Connects central's link and routes terminal events to ingest and statuses to the fleet. */
-async function startIngest(side: BrokerSide, ingest: Ingest, fleet: Fleet, life: Lifecycle): Promise<void> {
+async function startIngest(
+  side: BrokerSide,
+  ingest: Ingest,
+  fleet: Fleet,
+  life: Lifecycle,
+  onTerminalOnline: () => void,
+): Promise<void> {
   await side.link.start(
     [side.broker ? topics.allEvents : topics.sharedEvents, topics.allStatus],
     async (topic, payload) => {
       const t = parseTerminalTopic(topic);
       if (!t) return;
       if (t.leaf === 'events') await ingest.submit(t.terminalId, payload);
-      else if (t.leaf === 'status') await fleet.handleStatus(t.terminalId, payload);
+      else if (t.leaf === 'status' && (await fleet.handleStatus(t.terminalId, payload))) onTerminalOnline();
     },
   );
   life.started('broker link', () => side.link.stop());
@@ -316,6 +373,7 @@ function statusReport(
   side: BrokerSide,
   leadership: Leadership,
   publisher: ListPublisher,
+  relay: ReplayRelay,
   library: LibraryService,
 ): () => Promise<CentralStatus> {
   return async () => {
@@ -333,8 +391,15 @@ function statusReport(
       database: store.health(),
       publisher: { leader: leadership.isLeader, ...publisher.counters },
       broker: side.broker
-        ? { kind: 'embedded', url: side.mqttUrl, clients: side.broker.connectedClients }
+        ? {
+            kind: 'embedded',
+            url: side.mqttUrl,
+            clients: side.broker.connectedClients,
+            refused: { ...side.broker.refusedConnections },
+          }
         : { kind: 'external', url: redactUrl(opts.broker!) },
+      alerts: { total: await store.alertCount(), recent: await store.alerts(20) },
+      replayRelayed: relay.relayed,
     };
   };
 }

@@ -2,9 +2,13 @@
 // is one stored list version, published before the call resolves.
 import type { Logger } from 'pino';
 import { toHex } from '../shared/bytes.js';
+import { asInvalidInput, InvalidInput } from '../shared/errors.js';
+import { assertSubject } from '../shared/ids.js';
 import { assertPublicKey, keyId } from '../shared/keys.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
-import type { ListPublisher, StoredIssuerKey } from './lists.js';
+import { cardHash } from '../shared/cards.js';
+import type { Entitlement } from '../shared/credential.js';
+import type { ListPublisher, StoredCardBinding, StoredIssuerKey } from './lists.js';
 import type { CentralStore } from './store/types.js';
 
 const CTI_HEX = /^[0-9a-f]{32}$/;
@@ -12,13 +16,8 @@ const CTI_HEX = /^[0-9a-f]{32}$/;
 function assertCti(ctiHex: string): string {
   const key = ctiHex.toLowerCase();
   if (!CTI_HEX.test(key))
-    throw new RangeError('cti: expected 32 hex characters (the 16-byte credential serial)');
+    throw new InvalidInput('cti', 'expected 32 hex characters (the 16-byte credential serial)');
   return key;
-}
-
-function assertSubject(sub: string): void {
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > 128)
-    throw new RangeError('sub: 1-128 characters');
 }
 
 export class ListAdmin {
@@ -26,7 +25,56 @@ export class ListAdmin {
     private readonly store: CentralStore,
     private readonly publisher: ListPublisher,
     private readonly log: Logger,
+    /** The fleet card key: card UIDs are only ever stored as HMAC-SHA-256(uid, cardKey). */
+    private readonly cardKey?: Uint8Array,
   ) {}
+
+  private cardKeyHex(uid: Uint8Array): string {
+    if (!this.cardKey) throw new RangeError('central has no card key (card-key.hex in its data folder)');
+    return toHex(cardHash(uid, this.cardKey));
+  }
+
+  /** Binds a card to a member with what it entitles (and an optional expiry, unix s); idempotent. */
+  async bindCard(
+    uid: Uint8Array,
+    binding: { sub: string; ent: Entitlement[]; exp?: number },
+  ): Promise<number> {
+    assertSubject(binding.sub);
+    const data: StoredCardBinding = { sub: binding.sub, ent: binding.ent };
+    if (binding.exp !== undefined) data.exp = binding.exp;
+    return this.changeCard(uid, 'add', data, 'bound a card');
+  }
+
+  /** Blocks a bound card (reported lost): terminals deny it with card_blocked. */
+  async blockCard(uid: Uint8Array): Promise<number> {
+    const key = this.cardKeyHex(uid);
+    const held = (await this.store.listElements('cards', 0)).elements.find(
+      (e) => e.kind === 'card' && e.key === key && e.state === 'add',
+    );
+    if (!held) throw new RangeError('uid: this card is not bound; bind it before blocking it');
+    const data = { ...(JSON.parse(held.data ?? '{}') as StoredCardBinding), blocked: true };
+    return this.changeCard(uid, 'add', data, 'blocked a card');
+  }
+
+  /** Removes a card's binding: terminals then deny it with card_unknown. */
+  async unbindCard(uid: Uint8Array): Promise<number> {
+    return this.changeCard(uid, 'remove', undefined, 'unbound a card');
+  }
+
+  private async changeCard(
+    uid: Uint8Array,
+    state: 'add' | 'remove',
+    data: StoredCardBinding | undefined,
+    what: string,
+  ): Promise<number> {
+    const key = this.cardKeyHex(uid);
+    const current = await this.store.listElements('cards', 0);
+    const same = current.elements.find((e) => e.kind === 'card' && e.key === key);
+    const json = data ? JSON.stringify(data) : undefined;
+    if (same && same.state === state && (state === 'remove' || same.data === json)) return current.version;
+    if (!same && state === 'remove') return current.version;
+    return this.change('cards', [{ kind: 'card', key, state, ...(json ? { data: json } : {}) }], what);
+  }
 
   /** Revokes a credential serial (32 hex characters). Resolves once the new delta is published. */
   async revoke(ctiHex: string): Promise<number> {
@@ -51,8 +99,8 @@ export class ListAdmin {
 
   /** Adds an issuer key to the trust list; returns the list version (unchanged if already trusted as given). */
   async trustIssuerKey(k: Omit<TrustedIssuerKey, 'kid'>): Promise<number> {
-    assertPublicKey(k.alg, k.publicKey, 'publicKey');
-    if (!k.issuer) throw new RangeError('issuer: required');
+    asInvalidInput('publicKey', () => assertPublicKey(k.alg, k.publicKey, 'publicKey'));
+    if (!k.issuer) throw new InvalidInput('issuer', 'required');
     const data: StoredIssuerKey = { alg: k.alg, publicKey: toHex(k.publicKey), issuer: k.issuer };
     if (k.notBefore !== undefined) data.notBefore = k.notBefore;
     if (k.notAfter !== undefined) data.notAfter = k.notAfter;
@@ -69,7 +117,7 @@ export class ListAdmin {
   }
 
   async distrustIssuerKey(kidHex: string): Promise<number> {
-    if (!/^[0-9a-f]{16}$/.test(kidHex)) throw new RangeError('kid: expected 16 hex characters');
+    if (!/^[0-9a-f]{16}$/.test(kidHex)) throw new InvalidInput('kid', 'expected 16 hex characters');
     return this.change('trust', [{ kind: 'key', key: kidHex, state: 'remove' }], 'removed an issuer key');
   }
 
@@ -82,7 +130,9 @@ export class ListAdmin {
   async adoptIssuerFolder(folder: {
     revoked: readonly string[];
     suspended: readonly string[];
-    versions: { trust: number; revocation: number };
+    versions: { trust: number; revocation: number; cards?: number };
+    /** Card bindings by UID hash (the folder's card key is central's: same hashes). */
+    cards?: ReadonlyArray<{ h: string; sub: string; ent: Entitlement[]; exp?: number; blocked?: boolean }>;
   }): Promise<{ trust: number; revocation: number }> {
     const held = await this.store.listElements('revocation', 0);
     const active = new Set(held.elements.filter((e) => e.state === 'add').map((e) => `${e.kind}:${e.key}`));
@@ -100,6 +150,22 @@ export class ListAdmin {
         'took over the issuer folder revocations',
         folder.versions.revocation + 1,
       );
+    const heldCards = await this.store.listElements('cards', 0);
+    const cardChanges: Parameters<CentralStore['changeList']>[1] = [];
+    for (const c of folder.cards ?? []) {
+      const data: StoredCardBinding = { sub: c.sub, ent: c.ent };
+      if (c.exp !== undefined) data.exp = c.exp;
+      if (c.blocked) data.blocked = true;
+      if (!heldCards.elements.some((e) => e.kind === 'card' && e.key === c.h && e.state === 'add'))
+        cardChanges.push({ kind: 'card', key: c.h, state: 'add', data: JSON.stringify(data) });
+    }
+    if (cardChanges.length > 0 || heldCards.version <= (folder.versions.cards ?? 1))
+      await this.change(
+        'cards',
+        cardChanges,
+        'took over the issuer folder card bindings',
+        (folder.versions.cards ?? 1) + 1,
+      );
     let trust = (await this.store.listState('trust')).version;
     if (trust <= folder.versions.trust)
       trust = await this.change(
@@ -112,7 +178,7 @@ export class ListAdmin {
   }
 
   private async change(
-    type: 'trust' | 'revocation',
+    type: 'trust' | 'revocation' | 'cards',
     changes: Parameters<CentralStore['changeList']>[1],
     what: string,
     minVersion?: number,

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { fromHex } from '../shared/bytes.js';
 import { signBeacon } from '../shared/beacon.js';
 import type { KeyPair } from '../shared/keys.js';
+import { encodeCardDelta, encodeCardSnapshot, type CardBindingInput } from '../shared/cards.js';
+import type { Entitlement } from '../shared/credential.js';
 import { signList, type RevocationDelta, type SignedList, type TrustDelta } from '../shared/lists.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import { topics } from '../shared/sync.js';
@@ -17,7 +19,7 @@ import {
   type LibraryListType,
 } from './loans/lists.js';
 
-export const CENTRAL_LISTS: CentralListType[] = ['trust', 'revocation'];
+export const CENTRAL_LISTS: CentralListType[] = ['trust', 'revocation', 'cards'];
 /** Published once a library has set them up (a policy, a catalogue or a member status changed). */
 export const OPTIONAL_LISTS: CentralListType[] = [...LIBRARY_LISTS];
 
@@ -64,6 +66,25 @@ function issuerKeyFromData(kidHex: string, data: string | undefined): TrustedIss
   return k;
 }
 
+/** What central stores for one card binding (list element data). */
+export interface StoredCardBinding {
+  sub: string;
+  ent: Entitlement[];
+  exp?: number;
+  blocked?: boolean;
+}
+
+function cardFromData(hHex: string, data: string | undefined): CardBindingInput {
+  const d = JSON.parse(data ?? '{}') as StoredCardBinding;
+  return {
+    h: fromHex(hHex),
+    sub: d.sub,
+    ent: d.ent ?? [],
+    blocked: d.blocked === true,
+    ...(d.exp !== undefined ? { exp: d.exp } : {}),
+  };
+}
+
 export function buildSnapshot(
   type: CentralListType,
   version: number,
@@ -72,6 +93,13 @@ export function buildSnapshot(
 ): SignedList {
   if (isLibrary(type)) return buildLibrarySnapshot(type, version, issuedAt, elements);
   const live = elements.filter((e) => e.state === 'add');
+  if (type === 'cards')
+    return {
+      type,
+      version,
+      issuedAt,
+      snapshot: encodeCardSnapshot(live.map((e) => cardFromData(e.key, e.data))),
+    };
   if (type === 'trust')
     return { type, version, issuedAt, snapshot: { keys: live.map((e) => issuerKeyFromData(e.key, e.data)) } };
   return {
@@ -96,6 +124,17 @@ export function buildDelta(
   if (isLibrary(type)) return buildLibraryDelta(type, base, version, issuedAt, elements);
   const pick = (kind: ListElement['kind'], state: ListElement['state']) =>
     elements.filter((e) => e.kind === kind && e.state === state);
+  if (type === 'cards')
+    return {
+      type,
+      version,
+      issuedAt,
+      base,
+      delta: encodeCardDelta({
+        upsert: pick('card', 'add').map((e) => cardFromData(e.key, e.data)),
+        remove: pick('card', 'remove').map((e) => fromHex(e.key)),
+      }),
+    };
   if (type === 'trust') {
     const delta: TrustDelta = {
       add: pick('key', 'add').map((e) => issuerKeyFromData(e.key, e.data)),
@@ -117,6 +156,7 @@ export class ListPublisher {
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private beaconSeq = 0;
+  private announcing = false;
   /** The highest version of each list this worker published while leading (skips repeats). */
   private readonly published = new Map<CentralListType, number>();
   readonly counters = { snapshots: 0, deltas: 0, beacons: 0 };
@@ -180,12 +220,27 @@ export class ListPublisher {
   }
 
   /**
-   * Call after any change to a list: the leader publishes the new cumulative delta (or a snapshot).
-   * On a worker that does not lead this does nothing: the leader learns of the change from the store.
+   * Call after any change to a list: the leader publishes the new cumulative delta (or a snapshot), then a
+   * beacon carrying the new versions so a terminal that misses the delta knows its list is behind. On a
+   * worker that does not lead this does nothing: the leader learns of the change from the store.
    */
-  changed(type: CentralListType): Promise<void> {
-    if (!this.leading) return Promise.resolve();
-    return this.enqueue(() => this.publishChange(type));
+  async changed(type: CentralListType): Promise<void> {
+    if (!this.leading) return;
+    await this.enqueue(() => this.publishChange(type));
+    this.announce();
+  }
+
+  /**
+   * A beacon with the current list versions soon (a terminal came online, a list changed). Coalesced: while
+   * one is queued, more calls add nothing, so a fleet reconnecting at once costs a few beacons, not one each.
+   */
+  announce(): void {
+    if (!this.leading || this.announcing || (this.opts.beaconEveryMs ?? 10_000) <= 0) return;
+    this.announcing = true;
+    void this.enqueue(async () => {
+      this.announcing = false;
+      await this.sendBeacon();
+    });
   }
 
   /** Waits for everything queued so far. */
@@ -258,9 +313,11 @@ export class ListPublisher {
     // own counter starts from its clock), as long as the workers' clocks agree to within the period.
     this.beaconSeq = Math.max(this.beaconSeq + 1, Date.now());
     try {
+      const lists: Record<string, number> = {};
+      for (const type of CENTRAL_LISTS) lists[type] = (await this.opts.source.listState(type)).version;
       await this.send(
         topics.time,
-        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq }),
+        signBeacon(this.opts.listKey, { t: Date.now(), seq: this.beaconSeq, lists }),
         false,
       );
       this.counters.beacons++;

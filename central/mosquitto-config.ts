@@ -35,6 +35,7 @@ export function mosquittoAcl(): string {
     `pattern read ${TOPIC_ROOT}/t/%u/cmd`,
     `pattern read ${TOPIC_ROOT}/lists/#`,
     `pattern read ${TOPIC_ROOT}/time`,
+    `pattern read ${TOPIC_ROOT}/replay`,
     '',
   ].join('\n');
 }
@@ -75,7 +76,9 @@ export async function writeMosquittoConfig(
     : newSecret();
   writeFileSync(centralSecretFile, centralSecret + '\n', { mode: 0o600 });
   const lines = [`${CENTRAL_USER}:${mosquittoHash(centralSecret)}`];
-  for (const t of await store.terminals()) lines.push(`${t.id}:${t.mosquittoHash}`);
+  // A retired terminal has no line: mosquitto refuses its user.
+  for (const t of await store.terminals())
+    if (t.retiredAt === undefined) lines.push(`${t.id}:${t.mosquittoHash}`);
   const passwordFile = join(outDir, 'passwd');
   const aclFile = join(outDir, 'acl');
   writeFileSync(passwordFile, lines.join('\n') + '\n', { mode: 0o600 });

@@ -6,17 +6,11 @@ import type { Logger } from 'pino';
 import type { EnrollmentResult, TerminalCredentials } from '../shared/admin-api.js';
 import { toHex } from '../shared/bytes.js';
 import { assertPublicKey, type Alg } from '../shared/keys.js';
-import { assertTerminalId } from '../shared/sync.js';
+import { asInvalidInput, InvalidInput } from '../shared/errors.js';
+import { assertRole, assertTerminalId } from '../shared/ids.js';
 import { CENTRAL_USER } from './broker-auth.js';
-import { DEFAULT_SCRYPT_COST, hashSecret, mosquittoHash, newSecret } from './secrets.js';
+import { hmacSecretHash, mosquittoHash, newSecret } from './secrets.js';
 import type { CentralStore } from './store/types.js';
-
-const ROLE = /^[a-z][a-z0-9-]{0,31}$/;
-
-function assertRole(role: string): void {
-  if (!ROLE.test(role))
-    throw new RangeError(`role: "${role}" must be 1-32 lowercase letters, digits or dashes`);
-}
 
 export function hashCode(code: string): string {
   return createHash('sha256').update(normalizeEnrollmentCode(code)).digest('hex');
@@ -26,11 +20,17 @@ export interface RegistryOptions {
   store: CentralStore;
   log: Logger;
   listPublicKey: Uint8Array;
+  /** The fleet card key, handed to each terminal at enrollment (it writes it 0600). */
+  cardKey?: Uint8Array;
   /** Where terminals connect (told to them at enrollment). */
   mqttUrl: () => string;
   protocolVersion: 4 | 5;
   scryptCost?: number;
   heartbeatMs?: number;
+  /** HMAC key for terminal secrets (broker-auth.ts). */
+  hmacKey: Uint8Array;
+  /** Ends a terminal's live broker connection (after `retire`). */
+  disconnect?: (id: string) => void;
   /** A terminal was registered (or re-registered): caches keyed by it are stale. */
   onTerminalChanged: (id: string) => void;
 }
@@ -45,19 +45,25 @@ export class TerminalRegistry {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<TerminalCredentials> {
+    // The terminal config's validators (shared/ids.ts): reserved ids such as `central`, known roles.
     assertTerminalId(id, 'terminal');
-    if (id === CENTRAL_USER) throw new RangeError(`terminal: "${CENTRAL_USER}" is reserved`);
-    assertRole(role);
-    assertPublicKey(alg, publicKey, 'publicKey');
+    if (id === CENTRAL_USER) throw new InvalidInput('terminal', `"${CENTRAL_USER}" is reserved`);
+    assertRole(role, 'role');
+    asInvalidInput('publicKey', () => assertPublicKey(alg, publicKey, 'publicKey'));
     const { store } = this.opts;
-    if (await store.terminal(id)) throw new RangeError(`terminal: "${id}" is already registered`);
+    const held = await store.terminal(id);
+    if (held)
+      throw new InvalidInput(
+        'terminal',
+        `"${id}" is already registered${held.retiredAt !== undefined ? ' (retired: its id is not reused)' : ''}`,
+      );
     const password = newSecret();
     await store.addTerminal({
       id,
       role,
       alg,
       publicKey,
-      secretHash: await hashSecret(password, this.opts.scryptCost ?? DEFAULT_SCRYPT_COST),
+      secretHash: hmacSecretHash(password, this.opts.hmacKey),
       mosquittoHash: mosquittoHash(password),
       createdAt: Date.now(),
     });
@@ -68,8 +74,12 @@ export class TerminalRegistry {
 
   /** A one-time enrollment code for `passgate issuer enroll-code` / provisioning (valid ttlMs, default 24 h). */
   async createEnrollmentCode(terminal: string, role: string, ttlMs = 24 * 3_600_000): Promise<string> {
+    // Validated as the terminal config would: a code for an id or role the terminal would refuse, or for a
+    // reserved or registered id, is never issued.
     assertTerminalId(terminal, 'terminal');
-    assertRole(role);
+    assertRole(role, 'role');
+    if (await this.opts.store.terminal(terminal))
+      throw new InvalidInput('terminal', `"${terminal}" is already registered`);
     const code = newEnrollmentCode();
     await this.opts.store.addEnrollmentCode(hashCode(code), { terminal, role }, Date.now() + ttlMs);
     this.opts.log.info({ terminal, role }, 'created an enrollment code');
@@ -82,7 +92,7 @@ export class TerminalRegistry {
     publicKey: Uint8Array,
     alg: Alg = 'EdDSA',
   ): Promise<EnrollmentResult | undefined> {
-    assertPublicKey(alg, publicKey, 'publicKey');
+    asInvalidInput('publicKey', () => assertPublicKey(alg, publicKey, 'publicKey'));
     const grant = await this.opts.store.useEnrollmentCode(hashCode(code), Date.now());
     if (!grant) {
       this.opts.log.warn('refused an enrollment: unknown, used or expired code');
@@ -93,8 +103,29 @@ export class TerminalRegistry {
       ...creds,
       listKey: toHex(this.opts.listPublicKey),
       listKeyAlg: 'EdDSA',
+      ...(this.opts.cardKey ? { cardKey: toHex(this.opts.cardKey) } : {}),
       mqtt: { url: this.opts.mqttUrl(), protocolVersion: this.opts.protocolVersion },
       config: { role: grant.role, heartbeatMs: this.opts.heartbeatMs ?? 30_000 },
     };
+  }
+
+  /**
+   * Retires a terminal id (`passgate central retire`): its MQTT user is refused from now on and its live
+   * connection is ended; its events stay; the id is never registered again (its seqs are taken).
+   */
+  async retire(terminal: string): Promise<{ retired: boolean; retiredAt: number }> {
+    assertTerminalId(terminal, 'terminal');
+    const { store } = this.opts;
+    const rec = await store.terminal(terminal);
+    if (!rec) throw new RangeError(`terminal: "${terminal}" is not registered`);
+    const at = rec.retiredAt ?? Date.now();
+    if (rec.retiredAt === undefined) {
+      await store.retireTerminal(terminal, at);
+      await store.addAlert({ at, kind: 'terminal_retired', terminal, detail: {} });
+      this.opts.log.warn({ terminal }, 'retired a terminal: its MQTT user is revoked, its events are kept');
+    }
+    this.opts.onTerminalChanged(terminal);
+    this.opts.disconnect?.(terminal);
+    return { retired: true, retiredAt: at };
   }
 }

@@ -1,8 +1,13 @@
-// Terminal MQTT secrets: random on creation, stored only hashed. scrypt for central's own check; the
-// same secret is also hashed in mosquitto's PBKDF2-SHA512 form (`$7$`) so `central mosquitto-config`
-// can write a password file without ever storing the secret itself.
+// Terminal MQTT secrets: random on creation (192 bits), stored only hashed. Central's own check uses
+// HMAC-SHA-256 under a server-side key (`hmac$…`): for a 192-bit random secret a keyed fast hash is as
+// strong as a slow one and costs microseconds instead of ~70 ms, so a login flood cannot queue honest
+// logins behind it (issue 8 item 2). Hashes made before (`scrypt$…`) are still checked and replaced by
+// the HMAC form on the terminal's next good login. The same secret is also hashed in mosquitto's
+// PBKDF2-SHA512 form (`$7$`) so `central mosquitto-config` can write a password file without ever
+// storing the secret itself. scrypt stays for anything a person chooses.
 import {
-  createHash,
+  createHmac,
+  hkdfSync,
   pbkdf2Sync,
   randomBytes,
   scrypt,
@@ -31,7 +36,32 @@ export async function hashSecret(secret: string, cost = DEFAULT_SCRYPT_COST): Pr
   return `scrypt$${cost}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
-export async function checkSecret(secret: string, stored: string): Promise<boolean> {
+/**
+ * The server-side HMAC key for terminal secrets, derived from the list key's secret half (every central
+ * worker holds the same list key, so every worker checks the same hashes; no extra file to lose).
+ */
+export function secretHmacKey(listSecretKey: Uint8Array): Buffer {
+  return Buffer.from(
+    hkdfSync('sha256', listSecretKey, Buffer.alloc(0), 'passgate terminal mqtt secret v1', 32),
+  );
+}
+
+export function hmacSecretHash(secret: string, key: Uint8Array): string {
+  return `hmac$${createHmac('sha256', key).update(secret, 'utf8').digest('base64url')}`;
+}
+
+export function isLegacyHash(stored: string): boolean {
+  return stored.startsWith('scrypt$');
+}
+
+/** True when `secret` matches `stored` (hmac$… with `hmacKey`, or a legacy scrypt$…). Constant time. */
+export async function checkSecret(secret: string, stored: string, hmacKey?: Uint8Array): Promise<boolean> {
+  if (stored.startsWith('hmac$')) {
+    if (!hmacKey) return false;
+    const want = Buffer.from(stored);
+    const got = Buffer.from(hmacSecretHash(secret, hmacKey));
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
   const [scheme, costText, saltText, hashText] = stored.split('$');
   if (scheme !== 'scrypt' || !costText || !saltText || !hashText) return false;
   const cost = Number(costText);
@@ -51,32 +81,4 @@ export function mosquittoHash(secret: string, iterations = 101): string {
   const salt = randomBytes(12);
   const hash = pbkdf2Sync(secret, salt, iterations, 64, 'sha512');
   return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-/**
- * Remembers secrets that already passed scrypt (as a SHA-256 digest), so a reconnect storm of 1,000
- * terminals does not cost 1,000 scrypt runs. Cleared for a terminal when its secret changes.
- */
-export class SecretCache {
-  private readonly ok = new Map<string, Buffer>();
-
-  constructor(private readonly max = 100_000) {}
-
-  has(user: string, secret: string): boolean {
-    const d = this.ok.get(user);
-    return d !== undefined && timingSafeEqual(d, digest(secret));
-  }
-
-  remember(user: string, secret: string): void {
-    if (this.ok.size >= this.max) this.ok.clear();
-    this.ok.set(user, digest(secret));
-  }
-
-  forget(user: string): void {
-    this.ok.delete(user);
-  }
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN_FILE } from '../central/admin-token.js';
+import { adminUrlFromData } from './central-runtime.js';
 import { UsageError, UserError, optStr, type OptionSpec, type ParsedCommand } from './command.js';
 
 export const DEFAULT_CENTRAL_URL = 'http://127.0.0.1:8480';
@@ -11,12 +12,16 @@ const TIMEOUT_MS = 15_000;
 
 /** The options every command that talks to central's admin API takes. */
 export const centralOptions = {
-  central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
-  token: { type: 'string', description: 'admin token (default: read from --central-data DIR/admin.token)' },
   'central-data': {
     type: 'string',
-    description: "central's data folder (as given to `central start --data`): the admin token is read there",
+    description:
+      "central's data folder (as given to `central start --data`): its port and admin token are read there",
   },
+  central: {
+    type: 'string',
+    description: `central admin API URL, when central runs elsewhere (default ${DEFAULT_CENTRAL_URL})`,
+  },
+  token: { type: 'string', description: 'admin token (default: read from --central-data DIR/admin.token)' },
 } satisfies Record<string, OptionSpec>;
 
 export class CentralClient {
@@ -80,20 +85,21 @@ export function readAdminToken(dataDir: string): string {
 }
 
 /**
- * A client from `--central`, `--token` and `--central-data`. With `needsToken` (every admin call except
- * the terminal's own enrollment) one of --token or --central-data is required.
+ * A client from `--central-data DIR` (URL from DIR/central.json, token from DIR/admin.token) or `--central
+ * URL` (+ `--token`). With `needsToken` (every admin call except the terminal's own enrollment) one of
+ * --token or --central-data is required.
  */
 export function centralClient(cmd: ParsedCommand, needsToken = true): CentralClient {
-  const url = checkUrl(optStr(cmd, 'central') ?? DEFAULT_CENTRAL_URL);
   const token = optStr(cmd, 'token');
   const dataDir = optStr(cmd, 'central-data');
+  const given = optStr(cmd, 'central');
+  const url = checkUrl(given ?? (dataDir !== undefined ? adminUrlFromData(dataDir) : DEFAULT_CENTRAL_URL));
+  if (!needsToken) return new CentralClient(url, undefined);
   if (token !== undefined && dataDir !== undefined)
     throw new UsageError('give --token or --central-data, not both');
   if (token !== undefined) return new CentralClient(url, token.trim());
   if (dataDir !== undefined) return new CentralClient(url, readAdminToken(dataDir));
-  if (needsToken)
-    throw new UsageError(
-      "central's admin API needs its token: pass --central-data DIR (central's --data folder) or --token TOKEN",
-    );
-  return new CentralClient(url, undefined);
+  throw new UsageError(
+    "central's admin API needs its token: pass --central-data DIR (central's --data folder) or --token TOKEN",
+  );
 }

@@ -59,11 +59,27 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     };
     if (o.short) config[name]!.short = o.short;
   }
+  // `--days -5`: parseArgs takes "-5" for an option; pass it as `--days=-5` so the range check answers.
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([a-z-]+)$/.exec(argv[i]!)?.[1];
+    const next = argv[i + 1];
+    if (
+      name &&
+      spec.options[name] &&
+      spec.options[name]!.type !== 'boolean' &&
+      next !== undefined &&
+      /^-\d/.test(next)
+    ) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else joined.push(argv[i]!);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joined, options: config, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''));
+    throw new UsageError(plainParseError(err as Error & { code?: string }));
   }
   const options = { ...parsed.values } as ParsedCommand['options'];
   if (options.help) return { options, positionals: parsed.positionals };
@@ -81,6 +97,25 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     }
   }
   return { options, positionals: parsed.positionals };
+}
+
+/** node:util parseArgs messages, in the CLI's plain words. */
+function plainParseError(err: Error & { code?: string }): string {
+  const option = /'(-{1,2}[\w-]+)/.exec(err.message)?.[1] ?? 'an option';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /ambiguous/.test(err.message)
+        ? `${option} needs a value (a value starting with "-" is written ${option}=VALUE)`
+        : /argument missing/.test(err.message)
+          ? `${option} needs a value`
+          : `${option} takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ''} (options start with --)`;
+    default:
+      return err.message.replace(/\. To specify a positional.*$/s, '');
+  }
 }
 
 export function helpText(spec: CommandSpec): string {

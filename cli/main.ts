@@ -1,5 +1,6 @@
 // `passgate`: finds the subcommand, parses its options, runs it, and maps failures to exit codes
 // (0 ok, 1 a negative answer such as a denied code, 2 could not do what was asked: usage or input problem).
+import { InvalidInput } from '../shared/errors.js';
 import { FileProblem } from '../shared/files.js';
 import { COMMANDS } from './registry.js';
 import {
@@ -27,6 +28,25 @@ function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | un
       best = { spec, rest: argv.slice(words.length) };
   }
   return best;
+}
+
+const FS_CODES: Record<string, string> = {
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EISDIR: 'it is a folder, not a file',
+  EEXIST: 'it already exists',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+};
+
+/** A file-system error from a path the user gave, in plain words (no stack trace); undefined otherwise. */
+function fileSystemProblem(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof err.code !== 'string' || !(err.code in FS_CODES)) return undefined;
+  const what = typeof err.path === 'string' ? err.path : 'a file';
+  return `cannot use ${what}: ${FS_CODES[err.code]} (${err.code})`;
 }
 
 export async function main(argv: string[], io?: Partial<CommandIo>): Promise<number> {
@@ -65,7 +85,9 @@ export async function main(argv: string[], io?: Partial<CommandIo>): Promise<num
       return report('usage', `${e.message}. Run \`passgate ${spec.name} --help\`.`, 2);
     if (e instanceof CheckFailed) return report('check_failed', e.message, 1);
     if (e instanceof UserError || e instanceof FileProblem) return report('failed', e.message, 2);
-    if (e instanceof RangeError) return report('invalid', e.message, 2);
+    if (e instanceof InvalidInput || e instanceof RangeError) return report('invalid', e.message, 2);
+    const fsProblem = fileSystemProblem(e);
+    if (fsProblem) return report('file', fsProblem, 2);
     throw e;
   }
 }

@@ -9,7 +9,13 @@ import { base45Decode, base45Encode } from '../shared/base45.js';
 import type { Entitlement } from '../shared/credential.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { Wallet } from '../wallet/wallet.js';
-import { bootTerminal, enrollTerminal, type DemoTerminal, type TerminalSpec } from '../testkit/fleet.js';
+import {
+  bootTerminal,
+  enrollTerminal,
+  waitForPublishedLists,
+  type DemoTerminal,
+  type TerminalSpec,
+} from '../testkit/fleet.js';
 import { waitFor } from '../testkit/wait.js';
 
 const TERMINALS: TerminalSpec[] = [
@@ -79,7 +85,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
       scryptCost: 12,
       beaconEveryMs: 5_000,
     });
-    const trustVersion = await central.trustIssuerKey({
+    await central.trustIssuerKey({
       alg: issuer.issuerKey.alg,
       publicKey: issuer.issuerKey.publicKey,
       issuer: issuer.issuer,
@@ -97,17 +103,20 @@ export async function runDemo(io: DemoIo): Promise<number> {
       const configFile = await enrollTerminal(central, work, spec);
       terminals.set(spec.id, { spec, configFile, running: await bootTerminal(configFile, logger, true) });
     }
-    const listsIn = await waitFor('lists on every terminal', () =>
-      [...terminals.values()].every((t) => {
-        const l = t.running.report().lists;
-        return (
-          // The issuer's key arrives as a delta after the empty first trust list: wait for that version.
-          (l.trust?.version ?? 0) >= trustVersion &&
-          l.revocation !== undefined &&
-          (t.spec.role !== 'kiosk' || (l.library !== undefined && l.items !== undefined))
-        );
-      }),
-    );
+    // Not just "a" list: the versions central published (a terminal still on the empty first trust list
+    // would deny the first codes with lists_missing).
+    const listsIn =
+      (await waitForPublishedLists(
+        central,
+        [...terminals.values()].map((t) => t.running),
+      )) +
+      // A kiosk also needs the library lists (policy and catalogue) before it lends.
+      (await waitFor('library lists on every kiosk', () =>
+        [...terminals.values()].every((t) => {
+          const l = t.running.report().lists;
+          return t.spec.role !== 'kiosk' || (l.library !== undefined && l.items !== undefined);
+        }),
+      ));
     say(`  terminals: ${TERMINALS.map((t) => `${t.id} (${t.role})`).join(', ')}`);
     say(
       `    enrolled with one-time codes; each pinned central's list key and received the signed lists in ${Math.round(listsIn)} ms`,

@@ -3,7 +3,10 @@
 // counterpart of shared/sync.ts for HTTP. A bad field is an InvalidInput naming it (HTTP 400).
 import { fromHex } from './bytes.js';
 import { InvalidInput } from './errors.js';
+import { assertRole, assertSubject, assertTerminalId } from './ids.js';
 import type { Alg } from './keys.js';
+import { parseUid } from './cards.js';
+import { readEntitlements, type Entitlement } from './credential.js';
 
 export const ADMIN_ROUTES = {
   healthz: '/healthz',
@@ -17,6 +20,13 @@ export const ADMIN_ROUTES = {
   enrollCodes: '/enroll-codes',
   command: '/command',
   enroll: '/enroll',
+  cardBind: '/cards/bind',
+  cardBlock: '/cards/block',
+  cardUnbind: '/cards/unbind',
+  /** GET: the newest alerts (docs/security.md). */
+  alerts: '/alerts',
+  acceptGap: '/accept-gap',
+  retire: '/retire',
 } as const;
 
 /** Largest request body central reads. */
@@ -81,7 +91,38 @@ export const readSerialRequest = (b: AdminBody): SerialRequest => ({ cti: text(b
 export interface SubjectRequest {
   sub: string;
 }
-export const readSubjectRequest = (b: AdminBody): SubjectRequest => ({ sub: text(b, 'sub', 128) });
+export const readSubjectRequest = (b: AdminBody): SubjectRequest => ({
+  sub: checked(b, 'sub', assertSubject),
+});
+
+/** A text field checked by its validator in shared/ids.ts (the same rules as the CLI and the config). */
+function checked(b: AdminBody, field: string, assert: (v: unknown, field: string) => void): string {
+  const v = text(b, field, 128);
+  assert(v, field);
+  return v;
+}
+
+/** POST /cards/bind, /cards/block, /cards/unbind: the card's UID (hex), and for bind who and what. */
+export interface CardRequest {
+  uid: Uint8Array;
+  sub?: string;
+  ent?: Entitlement[];
+  /** Unix seconds after which the binding opens nothing. */
+  exp?: number;
+}
+export function readCardRequest(b: AdminBody, binding: boolean): CardRequest {
+  const uid = parseUid(text(b, 'uid', 20));
+  if (!uid) throw new InvalidInput('uid', 'a card UID of 4, 7 or 10 bytes in hex');
+  if (!binding) return { uid };
+  const sub = text(b, 'sub', 64);
+  assertSubject(sub, 'sub');
+  const ent = readEntitlements(
+    Array.isArray(b.ent) ? (b.ent as unknown[]).map((e) => new Map(Object.entries(e as object))) : b.ent,
+  );
+  if (typeof ent === 'string') throw new InvalidInput('ent', ent);
+  const exp = optInt(b, 'exp');
+  return { uid, sub, ent, ...(exp !== undefined ? { exp } : {}) };
+}
 
 /** POST /issuer-keys. */
 export interface IssuerKeyRequest {
@@ -112,8 +153,8 @@ export interface AddTerminalRequest {
   alg: Alg;
 }
 export const readAddTerminalRequest = (b: AdminBody): AddTerminalRequest => ({
-  id: text(b, 'id', 63),
-  role: text(b, 'role', 32),
+  id: checked(b, 'id', assertTerminalId),
+  role: checked(b, 'role', assertRole),
   publicKey: hexField(b, 'publicKey'),
   alg: alg(b),
 });
@@ -129,8 +170,8 @@ export function readEnrollCodeRequest(b: AdminBody): EnrollCodeRequest {
   if (ttl !== undefined && (ttl < 1 || ttl > MAX_CODE_TTL_SECONDS))
     throw new InvalidInput('ttlSeconds', `between 1 and ${MAX_CODE_TTL_SECONDS} (30 days)`);
   return {
-    terminal: text(b, 'terminal', 63),
-    role: text(b, 'role', 32),
+    terminal: checked(b, 'terminal', assertTerminalId),
+    role: checked(b, 'role', assertRole),
     ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
   };
 }
@@ -141,9 +182,34 @@ export interface CommandRequest {
   command: string;
 }
 export const readCommandRequest = (b: AdminBody): CommandRequest => ({
-  terminal: text(b, 'terminal', 63),
+  terminal: checked(b, 'terminal', assertTerminalId),
   command: text(b, 'command', 32),
 });
+
+/** POST /accept-gap (disaster recovery: the terminal continues from `from`). */
+export interface AcceptGapRequest {
+  terminal: string;
+  from: number;
+}
+export function readAcceptGapRequest(b: AdminBody): AcceptGapRequest {
+  const from = optInt(b, 'from');
+  if (from === undefined || from < 1)
+    throw new InvalidInput('from', 'the first seq the terminal still holds');
+  return { terminal: text(b, 'terminal', 63), from };
+}
+export interface AcceptGapResponse {
+  before: number;
+  after: number;
+}
+
+/** POST /retire. */
+export const readRetireRequest = (b: AdminBody): { terminal: string } => ({
+  terminal: text(b, 'terminal', 63),
+});
+export interface RetireResponse {
+  retired: boolean;
+  retiredAt: number;
+}
 
 /** POST /enroll (a terminal redeeming its one-time code; no admin token). */
 export interface EnrollRequest {
@@ -176,6 +242,8 @@ export interface EnrollmentResult extends TerminalCredentials {
   /** Hex of the list key's Ed25519 public key: the terminal pins it. */
   listKey: string;
   listKeyAlg: Alg;
+  /** Hex of the fleet card key (32 bytes): the terminal hashes card UIDs with it. A secret: stored 0600. */
+  cardKey?: string;
   mqtt: { url: string; protocolVersion: 4 | 5 };
   config: { role: string; heartbeatMs: number };
 }

@@ -8,7 +8,14 @@ export interface TimeBeacon {
   t: number;
   /** Strictly increasing per central; lets a terminal ignore a replayed old beacon. */
   seq: number;
+  /**
+   * The list versions central has published (type → version), so a terminal knows when its own lists are
+   * behind (a lost or late delta) instead of blaming a credential. Optional: older centrals omit it.
+   */
+  lists?: Record<string, number>;
 }
+
+const MAX_BEACON_LISTS = 8;
 
 export function signBeacon(listKey: KeyPair, beacon: TimeBeacon): Uint8Array {
   const payload = encodeCbor(
@@ -16,6 +23,7 @@ export function signBeacon(listKey: KeyPair, beacon: TimeBeacon): Uint8Array {
       ['type', 'time'],
       ['t', wideUint(beacon.t)],
       ['seq', wideUint(beacon.seq)],
+      ...(beacon.lists ? [['lists', new Map(Object.entries(beacon.lists))] as [string, unknown]] : []),
     ]),
   );
   return signSign1(listKey.alg, listKey.secretKey, payload, keyId(listKey.publicKey));
@@ -31,7 +39,17 @@ export function openBeacon(bytes: Uint8Array, listKey: VerifyKey): TimeBeacon | 
     const t = asUint(body.get('t'));
     const seq = asUint(body.get('seq'));
     if (t === undefined || seq === undefined) return 'beacon t and seq must be integers';
-    return { t, seq };
+    const raw = body.get('lists');
+    if (raw === undefined) return { t, seq };
+    if (!isMap(raw) || raw.size > MAX_BEACON_LISTS) return 'beacon lists must be a small map';
+    const lists: Record<string, number> = {};
+    for (const [type, version] of raw) {
+      const v = asUint(version);
+      if (typeof type !== 'string' || !/^[a-z]{1,16}$/.test(type) || v === undefined)
+        return 'beacon lists must map list types to versions';
+      lists[type] = v;
+    }
+    return { t, seq, lists };
   } catch (err) {
     return `malformed beacon: ${(err as Error).message}`;
   }

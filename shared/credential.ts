@@ -56,24 +56,8 @@ export function encodeClaims(c: CredentialClaims): Uint8Array {
   );
 }
 
-/** Reads claims from a decoded payload map; returns a string naming the first problem when they are malformed. */
-export function readClaims(value: unknown): CredentialClaims | string {
-  if (!isMap(value)) return 'claims are not a map';
-  const iss = value.get(CLAIM.iss);
-  const sub = value.get(CLAIM.sub);
-  const exp = value.get(CLAIM.exp);
-  const nbf = value.get(CLAIM.nbf);
-  const iat = value.get(CLAIM.iat);
-  const cti = value.get(CLAIM.cti);
-  const cnf = value.get(CLAIM.cnf);
-  const ent = value.get(CLAIM.ent);
-  if (typeof iss !== 'string' || iss.length === 0 || iss.length > 128) return 'iss must be text';
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) return 'sub must be text';
-  if (!isUint(exp) || !isUint(nbf) || !isUint(iat)) return 'exp, nbf and iat must be unsigned integers';
-  if (!isBytes(cti) || cti.length !== 16) return 'cti must be a 16-byte serial';
-  if (!isMap(cnf)) return 'cnf must be a map';
-  const device = publicFromCoseKey(cnf.get(1));
-  if (!device || device.alg !== 'ES256') return 'cnf must hold a P-256 COSE_Key';
+/** Reads an `ent` array (at most 16 entitlement maps); a string naming the problem when malformed. */
+export function readEntitlements(ent: unknown): Entitlement[] | string {
   if (!Array.isArray(ent) || ent.length > 16) return 'ent must be an array of at most 16 entitlements';
   const entitlements: Entitlement[] = [];
   for (const item of ent as unknown[]) {
@@ -92,6 +76,29 @@ export function readClaims(value: unknown): CredentialClaims | string {
     if (n !== undefined) e.n = n;
     entitlements.push(e);
   }
+  return entitlements;
+}
+
+/** Reads claims from a decoded payload map; returns a string naming the first problem when they are malformed. */
+export function readClaims(value: unknown): CredentialClaims | string {
+  if (!isMap(value)) return 'claims are not a map';
+  const iss = value.get(CLAIM.iss);
+  const sub = value.get(CLAIM.sub);
+  const exp = value.get(CLAIM.exp);
+  const nbf = value.get(CLAIM.nbf);
+  const iat = value.get(CLAIM.iat);
+  const cti = value.get(CLAIM.cti);
+  const cnf = value.get(CLAIM.cnf);
+  const ent = value.get(CLAIM.ent);
+  if (typeof iss !== 'string' || iss.length === 0 || iss.length > 128) return 'iss must be text';
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) return 'sub must be text';
+  if (!isUint(exp) || !isUint(nbf) || !isUint(iat)) return 'exp, nbf and iat must be unsigned integers';
+  if (!isBytes(cti) || cti.length !== 16) return 'cti must be a 16-byte serial';
+  if (!isMap(cnf)) return 'cnf must be a map';
+  const device = publicFromCoseKey(cnf.get(1));
+  if (!device || device.alg !== 'ES256') return 'cnf must hold a P-256 COSE_Key';
+  const entitlements = readEntitlements(ent);
+  if (typeof entitlements === 'string') return entitlements;
   return {
     iss,
     sub,

@@ -35,3 +35,21 @@ export function isInvalidInput(err: unknown): err is InvalidInput {
 export function isRefusal(err: unknown): err is Refusal {
   return err instanceof Refusal;
 }
+
+/**
+ * Runs a noble-style asserter (which throws TypeError/RangeError for a caller's bug) on a person's input,
+ * turning its complaint into an InvalidInput naming the field. Other errors pass through.
+ */
+export function asInvalidInput<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof RangeError || err instanceof TypeError) {
+      const problem = err.message.startsWith(`${field}: `)
+        ? err.message.slice(field.length + 2)
+        : err.message;
+      throw new InvalidInput(field, problem);
+    }
+    throw err;
+  }
+}

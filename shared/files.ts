@@ -27,6 +27,17 @@ export function readJson(path: string, what: string): unknown {
   }
 }
 
+/**
+ * The one reader for side files (keys, runtime records, folder bindings): the file must hold a JSON
+ * object; anything else is a FileProblem naming the file, never a raw parser stack trace.
+ */
+export function readJsonObject(path: string, what: string): Record<string, unknown> {
+  const v = readJson(path, what);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new FileProblem(`${what} at ${path} is not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
 export class FileProblem extends Error {
   override name = 'FileProblem';
 }

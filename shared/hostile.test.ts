@@ -27,22 +27,27 @@ const inputs = file.inputs.map((h) => ({
   bytes: fromHex((h.hex ?? '') + (h.repeat ? h.repeat.hex.repeat(h.repeat.times) : '') + (h.suffix ?? '')),
 }));
 
+/** What fn threw; fails the test when it returned instead. */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a refusal, but the input was accepted');
+}
+
 const key = new VerifyKey('EdDSA', generateKeyPair('EdDSA').publicKey);
 
 describe('hostile inputs against every reader', () => {
   for (const { name, bytes } of inputs) {
     it(name, () => {
       expect(verify('PG1:' + base45Encode(bytes), new MemoryStore(), { now: 0 }).reason).toBe('malformed');
-      expect(() => parseSign1(bytes)).toThrow(
-        expect.objectContaining({ name: expect.stringMatching(/^(CborError|CoseFormatError)$/) }),
-      );
-      try {
-        openList(bytes, key);
-        throw new Error('openList accepted a hostile input');
-      } catch (err) {
-        expect(err).toBeInstanceOf(ListError);
-        expect((err as ListError).code).toBe('list_malformed');
-      }
+      const thrown = thrownBy(() => parseSign1(bytes));
+      expect(thrown instanceof CborError || thrown instanceof CoseFormatError, String(thrown)).toBe(true);
+      const listErr = thrownBy(() => openList(bytes, key));
+      expect(listErr).toBeInstanceOf(ListError);
+      expect((listErr as ListError).code).toBe('list_malformed');
       expect(openBatch(bytes, key, 'gate-1')).toMatch(/^malformed batch/);
       expect(openBeacon(bytes, key)).toMatch(/^malformed beacon/);
       expect(openAck(bytes, key, 'gate-1')).toMatch(/^malformed ack/);

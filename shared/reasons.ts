@@ -20,7 +20,9 @@ export const POLICY_REASONS = [
   'capacity_full',
   'clock_untrusted',
   'lists_stale',
+  'lists_missing',
   'storage_failure',
+  'internal_error',
 ] as const;
 export const CARD_REASONS = ['card_unknown', 'card_blocked'] as const;
 export const LIBRARY_REASONS = [
@@ -67,7 +69,10 @@ export const REASON_TEXT: Record<Reason, string> = {
   capacity_full: 'venue is at capacity',
   clock_untrusted: 'terminal cannot trust its clock and policy says fail closed',
   lists_stale: 'terminal lists are too old and policy says fail closed',
+  lists_missing:
+    "terminal's trust list is missing or older than central's: check its link to central (passgate terminal status) or load lists (passgate terminal load-lists)",
   storage_failure: 'terminal could not record the decision',
+  internal_error: 'terminal could not decide (a fault it logged); the gate stays closed',
   card_unknown: 'card is not bound to a member',
   card_blocked: 'card is blocked (reported lost or unbound)',
   item_unknown: 'item is not in the catalogue',

@@ -1,20 +1,15 @@
-// MQTT contract between terminals and central (see docs/ and DESIGN "MQTT"). Topics, and the CBOR
+// MQTT contract between terminals and central (see docs/central.md). Topics, and the CBOR
 // payloads on them. QoS 1 everywhere.
 import { asUint, decodeCbor, encodeCbor, isMap, wideUint, type CborLimits } from './cbor.js';
 import { parseSign1, signSign1, verifySign1 } from './cose.js';
 import { encodeEvent, readEvent, type TerminalEvent } from './events.js';
 import { keyId, type KeyPair, type VerifyKey } from './keys.js';
 import type { ListType } from './lists.js';
+import { isTerminalId } from './ids.js';
 
 export const TOPIC_ROOT = 'passgate/v1';
-export const TERMINAL_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
-export function assertTerminalId(id: string, field = 'terminal id'): void {
-  if (!TERMINAL_ID.test(id))
-    throw new RangeError(
-      `${field}: "${id}" must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`,
-    );
-}
+// Terminal ids: one validator for the whole product (shared/ids.ts), re-exported for the wire code.
+export { assertTerminalId, isTerminalId } from './ids.js';
 
 export const topics = {
   events: (id: string) => `${TOPIC_ROOT}/t/${id}/events`,
@@ -27,6 +22,8 @@ export const topics = {
   listDelta: (type: ListType) => `${TOPIC_ROOT}/lists/${type}/delta`,
   lists: `${TOPIC_ROOT}/lists/#`,
   time: `${TOPIC_ROOT}/time`,
+  /** Central → every terminal: signed replay keys of presentations consumed elsewhere (shared/replay-relay.ts). */
+  replay: `${TOPIC_ROOT}/replay`,
   allEvents: `${TOPIC_ROOT}/t/+/events`,
   allStatus: `${TOPIC_ROOT}/t/+/status`,
   /** MQTT 5 shared subscription: N central workers split the event load. */
@@ -38,7 +35,7 @@ export function parseTerminalTopic(topic: string): { terminalId: string; leaf: s
   const parts = topic.split('/');
   if (parts.length !== 5 || parts[0] !== 'passgate' || parts[1] !== 'v1' || parts[2] !== 't')
     return undefined;
-  if (!TERMINAL_ID.test(parts[3]!)) return undefined;
+  if (!isTerminalId(parts[3])) return undefined;
   return { terminalId: parts[3]!, leaf: parts[4]! };
 }
 
@@ -223,31 +220,113 @@ export function encodeStatus(s: TerminalStatus): Uint8Array {
   return encodeCbor({ ...s, at: wideUint(s.at) } as unknown);
 }
 
+export const STATUS_LIMITS: CborLimits = { maxBytes: 16 * 1024, maxDepth: 4, allowedTags: [18] };
+const STATUS_TOKEN = /^[A-Za-z0-9._:-]{1,64}$/;
+const PRINTABLE = /^[\x20-\x7e]{0,64}$/;
+const CLOCK_STATES: readonly string[] = ['trusted', 'degraded', 'untrusted'];
+
+function plain(v: unknown): unknown {
+  return isMap(v) ? Object.fromEntries([...v].map(([k, x]) => [String(k), plain(x)])) : v;
+}
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+function count(v: unknown): number | undefined {
+  if (typeof v === 'bigint') return asUint(v);
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+/**
+ * Validates a status field by field (type, range, length) and returns a fresh object holding only the
+ * known fields; undefined when anything is wrong. Used where a status enters (MQTT) and again where it is
+ * read back (central's store), so neither a hostile terminal nor an edited database row reaches
+ * `central status` unchecked (issue 8 item 7).
+ */
+export function checkStatus(v: unknown): TerminalStatus | undefined {
+  if (!isRecord(v)) return undefined;
+  const at = count(v.at);
+  if ((v.state !== 'online' && v.state !== 'offline') || at === undefined) return undefined;
+  const out: TerminalStatus = { state: v.state, at };
+  if (v.role !== undefined) {
+    if (typeof v.role !== 'string' || !STATUS_TOKEN.test(v.role)) return undefined;
+    out.role = v.role;
+  }
+  for (const k of ['outboxDepth', 'lastSeq', 'outboxDamaged'] as const)
+    if (v[k] !== undefined) {
+      const n = count(v[k]);
+      if (n === undefined) return undefined;
+      out[k] = n;
+    }
+  if (v.seqHold !== undefined) {
+    if (typeof v.seqHold !== 'boolean') return undefined;
+    out.seqHold = v.seqHold;
+  }
+  if (v.clock !== undefined) {
+    if (typeof v.clock !== 'string' || !CLOCK_STATES.includes(v.clock)) return undefined;
+    out.clock = v.clock as ClockState;
+  }
+  if (v.lists !== undefined) {
+    if (!isRecord(v.lists) || Object.keys(v.lists).length > 16) return undefined;
+    const lists: NonNullable<TerminalStatus['lists']> = {};
+    for (const [type, l] of Object.entries(v.lists)) {
+      if (!STATUS_TOKEN.test(type) || !isRecord(l)) return undefined;
+      const version = count(l.version);
+      const issuedAt = count(l.issuedAt);
+      if (version === undefined || issuedAt === undefined) return undefined;
+      lists[type] = { version, issuedAt };
+    }
+    out.lists = lists;
+  }
+  if (v.readers !== undefined) {
+    if (!isRecord(v.readers) || Object.keys(v.readers).length > 16) return undefined;
+    const readers: Record<string, string> = {};
+    for (const [name, state] of Object.entries(v.readers)) {
+      if (!STATUS_TOKEN.test(name) || typeof state !== 'string' || !PRINTABLE.test(state)) return undefined;
+      readers[name] = state;
+    }
+    out.readers = readers;
+  }
+  return out;
+}
+
+/** An unsigned status (tests, tools): validated like a signed one. */
 export function readStatus(bytes: Uint8Array): TerminalStatus | undefined {
   try {
-    const m = decodeCbor(bytes, { maxBytes: 16 * 1024, maxDepth: 4, allowedTags: [] });
-    if (!isMap(m)) return undefined;
-    const state = m.get('state');
-    const at = asUint(m.get('at'));
-    if ((state !== 'online' && state !== 'offline') || at === undefined) return undefined;
-    const out: TerminalStatus = { state, at };
-    const toObj = (v: unknown): unknown =>
-      isMap(v) ? Object.fromEntries([...v].map(([k, x]) => [String(k), toObj(x)])) : v;
-    for (const key of [
-      'role',
-      'lists',
-      'outboxDepth',
-      'lastSeq',
-      'clock',
-      'readers',
-      'outboxDamaged',
-      'seqHold',
-    ] as const)
-      if (m.has(key)) (out as unknown as Record<string, unknown>)[key] = toObj(m.get(key));
-    return out;
+    return checkStatus(plain(decodeCbor(bytes, { ...STATUS_LIMITS, allowedTags: [] })));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Terminal → central on t/{id}/status (retained; also the last will): a COSE_Sign1 by the terminal's
+ * enrollment key over {terminal, …status}, so a status is bound to its sender like a batch.
+ */
+export function signStatus(terminalKey: KeyPair, terminal: string, s: TerminalStatus): Uint8Array {
+  const payload = encodeCbor({ ...s, terminal, at: wideUint(s.at) } as unknown);
+  return signSign1(terminalKey.alg, terminalKey.secretKey, payload, keyId(terminalKey.publicKey));
+}
+
+export function openStatus(
+  bytes: Uint8Array,
+  terminalKey: VerifyKey,
+  expectedTerminal: string,
+): TerminalStatus | string {
+  let sign1;
+  try {
+    sign1 = parseSign1(bytes, STATUS_LIMITS);
+  } catch (err) {
+    return `malformed status: ${(err as Error).message}`;
+  }
+  if (!verifySign1(sign1, terminalKey)) return 'status signature does not verify with the terminal key';
+  let body: unknown;
+  try {
+    body = plain(decodeCbor(sign1.payload, { ...STATUS_LIMITS, allowedTags: [] }));
+  } catch (err) {
+    return `malformed status payload: ${(err as Error).message}`;
+  }
+  if (!isRecord(body) || body.terminal !== expectedTerminal) return 'status names another terminal';
+  return checkStatus(body) ?? 'status field out of range';
 }
 
 export const COMMANDS = ['resync', 'reload', 'open_gate_once'] as const;

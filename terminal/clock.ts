@@ -24,8 +24,15 @@ export interface ClockPersistence {
 export const PLAUSIBLE_EPOCH_MS = Date.UTC(2024, 0, 1);
 /** Small backwards steps (NTP slews, rounding) inside this tolerance are not a jump. */
 const BACKWARDS_TOLERANCE_MS = 2_000;
+/**
+ * A beacon is read after it was signed (broker hops, a busy machine), so it always says a little less than
+ * the true time. When the clock is ahead of a beacon by less than this, the beacon confirms it rather than
+ * setting it back by the delivery delay (which made fresh credentials `not_yet_valid` under load).
+ */
+const BEACON_LATENCY_MS = 5_000;
 
-export type BeaconResult = { ok: true; jumpMs: number } | { ok: false; why: string };
+export type BeaconResult =
+  { ok: true; jumpMs: number; lists?: Record<string, number> } | { ok: false; why: string };
 
 export class TerminalClock {
   private offsetMs = 0;
@@ -99,7 +106,8 @@ export class TerminalClock {
       return { ok: false, why: `beacon seq ${beacon.seq} is not newer than ${rec.beaconSeq}` };
     const before = this.nowMs();
     const sys = this.systemNow();
-    this.offsetMs = beacon.t - sys;
+    const behindBy = before - beacon.t;
+    if (!(behindBy >= 0 && behindBy < BEACON_LATENCY_MS)) this.offsetMs = beacon.t - sys;
     this.beaconAtMono = this.monoNow();
     this.anchor = { wall: beacon.t, mono: this.beaconAtMono };
     const back = beacon.t < this.floorMs() - BACKWARDS_TOLERANCE_MS;
@@ -110,7 +118,11 @@ export class TerminalClock {
       lastGoodMs: back ? beacon.t : Math.max(rec.lastGoodMs, beacon.t),
       ...(back ? { lastEventAt: beacon.t } : {}),
     });
-    return { ok: true, jumpMs: beacon.t - before };
+    return {
+      ok: true,
+      jumpMs: this.nowMs() - before,
+      ...(beacon.lists ? { lists: beacon.lists } : {}),
+    };
   }
 
   /** Persists now as last-known-good while the clock is believable (called periodically). */

@@ -3,11 +3,29 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { assertTerminalId } from '../shared/sync.js';
+import {
+  assertTerminalId,
+  DIRECTIONS,
+  GATE_PATTERN,
+  ROLES,
+  TERMINAL_ID_PATTERN,
+  type Direction,
+  type Role,
+} from '../shared/ids.js';
+import {
+  crossCheck,
+  INPUTS_SCHEMA,
+  LEGACY_INPUTS_SCHEMA,
+  migrateLegacyInputs,
+  normalizeInputs,
+  normalizeOutputs,
+  OUTPUTS_SCHEMA,
+  type InputConfig,
+  type OutputConfig,
+} from './io/config.js';
 
-export const ROLES = ['turnstile', 'kiosk', 'counter'] as const;
-export type Role = (typeof ROLES)[number];
-export type Direction = 'in' | 'out';
+// The vocabulary lives in shared/ids.ts; re-exported for the daemon's modules.
+export { ROLES, type Direction, type Role };
 
 export interface TerminalConfig {
   terminalId: string;
@@ -36,12 +54,12 @@ export interface TerminalConfig {
     beaconMaxAgeHours: number;
   };
   staleness: { warnHours: number; failHours: number; failOpen: boolean };
-  inputs: {
-    stdin: boolean;
-    tcp?: { port: number; host: string };
-    maxLineLength: number;
-    repeatIgnoreMs: number;
-  };
+  /** Devices that produce scans, started in this order (terminal/io/registry.ts). */
+  inputs: InputConfig[];
+  /** Devices a decision drives, after its event is committed; default one console output. */
+  outputs: OutputConfig[];
+  /** Things worth telling the operator at start (an old config form that was migrated). */
+  notes: string[];
   http: { port: number; host: string };
   /** caFile: PEM certificate(s) to trust for an mqtts:// broker with a private or self-signed certificate. */
   mqtt?: { url: string; username?: string; passwordFile?: string; caFile?: string };
@@ -84,15 +102,15 @@ export const CONFIG_SCHEMA = {
   required: ['terminalId', 'role', 'gate', 'dataDir', 'listPublicKey', 'signingKeyFile'],
   properties: {
     $schema: { type: 'string' },
-    terminalId: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+    terminalId: { type: 'string', pattern: TERMINAL_ID_PATTERN },
     role: { type: 'string', enum: [...ROLES] },
-    gate: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' },
+    gate: { type: 'string', pattern: GATE_PATTERN },
     directions: {
       type: 'array',
       minItems: 1,
       maxItems: 2,
       uniqueItems: true,
-      items: { type: 'string', enum: ['in', 'out'] },
+      items: { type: 'string', enum: [...DIRECTIONS] },
     },
     dataDir: { type: 'string', minLength: 1 },
     listPublicKey: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
@@ -128,21 +146,9 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { warnHours: hours, failHours: hours, failOpen: { type: 'boolean' } },
     },
-    inputs: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        stdin: { type: 'boolean' },
-        tcp: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['port'],
-          properties: { port, host },
-        },
-        maxLineLength: { type: 'integer', minimum: 64, maximum: 65_536 },
-        repeatIgnoreMs: { type: 'integer', minimum: 0, maximum: 60_000 },
-      },
-    },
+    // A list (one entry per device); the old one-object form is still read and migrated.
+    inputs: { oneOf: [INPUTS_SCHEMA, LEGACY_INPUTS_SCHEMA] },
+    outputs: OUTPUTS_SCHEMA,
     http: {
       type: 'object',
       additionalProperties: false,
@@ -216,8 +222,29 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+const ajv = new Ajv({ allErrors: true, strict: true, discriminator: true });
 const validateSchema = ajv.compile(CONFIG_SCHEMA);
+
+/**
+ * Ajv reports an `inputs` error against both forms (list and old object); keep the errors of the form
+ * the config actually uses, and drop the bookkeeping `oneOf` lines.
+ */
+function relevant(errors: ErrorObject[], raw: unknown): ErrorObject[] {
+  const inputs = (raw as { inputs?: unknown } | null)?.inputs;
+  const legacy = inputs !== undefined && !Array.isArray(inputs);
+  return errors.filter((e) => {
+    if (
+      e.keyword === 'oneOf' &&
+      (e.instancePath === '/inputs' || /^\/(in|out)puts\/\d+$/.test(e.instancePath))
+    )
+      return false;
+    if (!e.instancePath.startsWith('/inputs')) return true;
+    const viaList = e.schemaPath.startsWith('#/properties/inputs/oneOf/0');
+    const viaLegacy = e.schemaPath.startsWith('#/properties/inputs/oneOf/1');
+    if (e.instancePath === '/inputs' && e.keyword === 'type') return false;
+    return legacy ? !viaList : !viaLegacy;
+  });
+}
 
 function describe(e: ErrorObject): string {
   const path = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
@@ -225,26 +252,35 @@ function describe(e: ErrorObject): string {
     return `${path === '(top level)' ? '' : path + '.'}${String(e.params.additionalProperty)}: unknown setting (check the spelling)`;
   if (e.keyword === 'required')
     return `${path === '(top level)' ? '' : path + '.'}${String(e.params.missingProperty)}: is required`;
+  if (e.keyword === 'discriminator')
+    return e.params.error === 'mapping'
+      ? `${path}.type: unknown device type (check the spelling)`
+      : `${path}.type: is required`;
   if (e.keyword === 'enum')
     return `${path}: must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
   if (e.keyword === 'pattern' && path === 'listPublicKey')
     return `${path}: must be 64 hex characters (the Ed25519 list public key)`;
   if (e.keyword === 'pattern' && path === 'terminalId')
     return `${path}: must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit`;
+  if (e.keyword === 'pattern' && path === 'gate')
+    return `${path}: must be 1-64 letters, digits, dot, dash or underscore`;
   return `${path}: ${e.message ?? 'is invalid'}`;
 }
 
 /** Validates raw config (already parsed JSON) and fills defaults. Throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalConfig {
   if (!validateSchema(raw)) {
-    const problems = (validateSchema.errors ?? []).map(describe);
-    throw new ConfigError(
-      `terminal config has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`,
-      problems,
-    );
+    const problems = [...new Set(relevant(validateSchema.errors ?? [], raw).map(describe))];
+    throw configError(problems);
   }
   const r = raw as Record<string, unknown> & Partial<TerminalConfig>;
-  assertTerminalId(r.terminalId!, 'terminalId');
+  try {
+    assertTerminalId(r.terminalId, 'terminalId');
+  } catch (err) {
+    throw new ConfigError(`terminal config has 1 problem(s):\n  - ${(err as Error).message}`, [
+      (err as Error).message,
+    ]);
+  }
   const role = r.role!;
   const staleness = r.staleness ?? ({} as Partial<TerminalConfig['staleness']>);
   const warnHours = staleness.warnHours ?? 24;
@@ -255,7 +291,21 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
       ['staleness.failHours: must be at least staleness.warnHours'],
     );
   const path = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const inputs = r.inputs ?? ({} as Partial<TerminalConfig['inputs']>);
+  const notes: string[] = [];
+  let rawInputs = (r.inputs ?? []) as unknown;
+  if (!Array.isArray(rawInputs)) {
+    rawInputs = migrateLegacyInputs(rawInputs as Parameters<typeof migrateLegacyInputs>[0]);
+    notes.push(
+      `inputs: the object form is deprecated; write it as a list: "inputs": ${JSON.stringify(rawInputs)}`,
+    );
+  }
+  const inputs = normalizeInputs(rawInputs as Array<Record<string, unknown>>, path);
+  const outputs = normalizeOutputs(
+    (r.outputs as Array<Record<string, unknown>> | undefined) ?? [{ type: 'console' }],
+    path,
+  );
+  const ioProblems = crossCheck(inputs, outputs);
+  if (ioProblems.length > 0) throw configError(ioProblems);
   const config: TerminalConfig = {
     terminalId: r.terminalId!,
     role,
@@ -268,18 +318,15 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
     verify: { windowSeconds: r.verify?.windowSeconds ?? 30, skewSeconds: r.verify?.skewSeconds ?? 0 },
     antiPassbackSeconds: r.antiPassbackSeconds ?? (role === 'turnstile' ? 300 : 0),
     capacity: r.capacity ?? 0,
-    // DESIGN: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
+    // docs/terminal.md: concessions (counters) fail closed; venues and kiosks fail open with a loud alert.
     clock: {
       failOpen: r.clock?.failOpen ?? role !== 'counter',
       beaconMaxAgeHours: r.clock?.beaconMaxAgeHours ?? 24,
     },
     staleness: { warnHours, failHours, failOpen: staleness.failOpen ?? role !== 'counter' },
-    inputs: {
-      stdin: inputs.stdin ?? false,
-      ...(inputs.tcp ? { tcp: { port: inputs.tcp.port, host: inputs.tcp.host ?? '127.0.0.1' } } : {}),
-      maxLineLength: inputs.maxLineLength ?? 4096,
-      repeatIgnoreMs: inputs.repeatIgnoreMs ?? 1500,
-    },
+    inputs,
+    outputs,
+    notes,
     http: { port: r.http?.port ?? 0, host: r.http?.host ?? '127.0.0.1' },
     log: { level: r.log?.level ?? 'info' },
     kiosk: kioskConfig(r.kiosk, path),
@@ -314,6 +361,13 @@ function kioskConfig(k: Partial<KioskConfig> | undefined, path: (p: string) => s
       ...(k.sip2.passwordFile ? { passwordFile: path(k.sip2.passwordFile) } : {}),
     };
   return out;
+}
+
+function configError(problems: string[]): ConfigError {
+  return new ConfigError(
+    `terminal config has ${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`,
+    problems,
+  );
 }
 
 /** Reads and validates a config file; paths inside it are relative to the file's folder. */

@@ -9,20 +9,28 @@ import { TerminalClock } from './clock.js';
 import { dbPath, type TerminalConfig } from './config.js';
 import { TerminalBus } from './events.js';
 import { HealthServer } from './http.js';
-import type { LineHandler, LineInput } from './inputs/line-input.js';
+import type { InputDevice, InputSink, OutputDevice } from './io/device.js';
+import {
+  buildInputs,
+  buildOutputs,
+  HealthWatch,
+  reasonCode,
+  type DeviceState,
+  type HealthTransition,
+} from './io/registry.js';
+import { stdinEndMeansDone, StdinInput } from './io/stdin.js';
+import { TcpInput } from './io/tcp.js';
 import { startKiosk } from './kiosk/start.js';
 import type { Kiosk } from './kiosk/kiosk.js';
-import { StdinLineInput } from './inputs/stdin.js';
-import { TcpLineInput } from './inputs/tcp.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
-import { ConsoleOutput } from './outputs/console.js';
 import type { GateOutput } from './outputs/output.js';
 import { DecisionPipeline } from './pipeline.js';
 import { buildReport, type TerminalReport } from './status.js';
 import { SqliteStore, WAL_MAX_BYTES } from './store/sqlite.js';
 import type { SyncPort } from './sync-port.js';
 import { Lifecycle } from '../shared/lifecycle.js';
+import { CentralListVersions } from './central-lists.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { Command } from '../shared/sync.js';
 import { KeyFileError } from './keys.js';
@@ -30,12 +38,19 @@ import { TerminalSyncPort } from './sync-port-impl.js';
 
 export interface StartOptions {
   logger: Logger;
-  /** Default true: print decisions to stdout as OPEN/DENIED lines. */
+  /** Default true: console outputs in the config print OPEN/DENIED lines on stdout; false drops them. */
   consoleOutput?: boolean;
-  /** Extra outputs (hardware, the demo's screen). */
+  /** Extra outputs besides the configured ones (the demo's screen). */
   outputs?: GateOutput[];
   /** Default true: when config.mqtt is set, start the MQTT sync client (terminal/adapters/mqtt-sync.ts). */
   sync?: boolean;
+  /**
+   * Before opening the inputs, wait up to this long for the lists central announced (default 0: open at
+   * once; a code shown before the lists arrive is denied with lists_missing). For piped input in scripts.
+   */
+  waitListsMs?: number;
+  /** Called once when every input has ended (stdin closed and no other input): the caller may stop. */
+  onInputsEnded?: () => void;
 }
 
 export interface RunningTerminal {
@@ -49,10 +64,30 @@ export interface RunningTerminal {
   screenPort?: number;
   tcpPort: number | undefined;
   httpPort: number;
+  /** Central's announced list versions against the ones held here. */
+  centralLists: CentralListVersions;
   report(): TerminalReport;
-  /** Decide one line in-process (same path as an input line). */
+  /** Decide one line in-process, in the stdin/TCP simulation syntax (same path as an input line). */
   submit(line: string, source?: string): ReturnType<DecisionPipeline['handle']>;
-  stop(): Promise<void>;
+  /** Resolves once the terminal holds what central announced (true), or after ms (false). */
+  waitForLists(ms: number): Promise<boolean>;
+  /** Resolves once every outbox event is acknowledged by central (true), or after ms (false). */
+  waitForDrain(ms: number): Promise<boolean>;
+  /** Stops every part in reverse, each step bounded; true when all finished in time. */
+  /** The configured inputs and outputs (terminal/io/registry.ts). */
+  inputs: InputDevice[];
+  outputs: OutputDevice[];
+  stop(): Promise<boolean>;
+}
+
+/** Polls `check` every 50 ms until it holds (true) or `ms` passed (false). */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 
 function readSecretFile(path: string, field: string): string {
@@ -113,9 +148,16 @@ interface Core {
   bus: TerminalBus;
   clock: TerminalClock;
   metrics: TerminalMetrics;
-  outputs: GateOutput[];
+  outputs: OutputDevice[];
+  inputs: InputDevice[];
+  /** Set once the inputs run: the health of every device, for reports and the status topic. */
+  watch: { health?: HealthWatch };
+  devices: () => Record<string, DeviceState>;
   pipeline: DecisionPipeline;
   port: TerminalSyncPort;
+  centralLists: CentralListVersions;
+  /** True once the MQTT sync client runs. */
+  syncing: boolean;
   report: () => TerminalReport;
   cardKey?: Uint8Array;
 }
@@ -124,14 +166,21 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
   const logger = options.logger;
   const life = new Lifecycle(logger);
   return life.run(async () => {
-    const core = openCore(config, options, life);
+    const core = await openCore(config, options, life);
     await startOutputs(core);
     const httpPort = await startHealth(core);
     await startSync(core);
     startHousekeeping(core);
     // Inputs stop first on shutdown; the decision in flight finishes before anything else closes.
     life.started('pipeline', () => core.pipeline.drain());
-    // Role kiosk: the library kiosk takes the input lines (terminal/kiosk/); a gate's pipeline otherwise.
+    const { port, bus, store, pipeline, report, centralLists, inputs, outputs } = core;
+    const waitForLists = (ms: number) => until(() => centralLists.current(), ms);
+    if (core.syncing && (options.waitListsMs ?? 0) > 0 && !(await waitForLists(options.waitListsMs!)))
+      logger.warn(
+        { announced: centralLists.announcedVersions(), held: store.lists.versions() },
+        'lists from central did not arrive in time; opening the inputs anyway',
+      );
+    // Role kiosk: the library kiosk takes the scans (terminal/kiosk/); a gate's pipeline otherwise.
     const kiosk =
       config.role === 'kiosk'
         ? await startKiosk(
@@ -146,11 +195,8 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
             life,
           )
         : undefined;
-    const handler = (line: string, source: string) =>
-      kiosk ? kiosk.kiosk.handleLine(line, source) : core.pipeline.handle(line, source);
-    const tcpPort = await startInputs(core, handler);
+    const tcpPort = await startInputs(core, kiosk?.kiosk);
     logReady(core);
-    const { port, bus, store, pipeline, report } = core;
     return {
       port,
       bus,
@@ -160,15 +206,21 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       ...(kiosk?.screenPort !== undefined ? { screenPort: kiosk.screenPort } : {}),
       tcpPort,
       httpPort,
+      centralLists,
       report,
-      submit: (line, source = 'api') => handler(line, source),
+      submit: (line, source = 'api') =>
+        kiosk ? kiosk.kiosk.handleLine(line, source) : pipeline.handle(line, source),
+      waitForLists,
+      waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
+      inputs,
+      outputs,
       stop: () => life.stopAll(),
     };
   });
 }
 
-/** The store (quick_check, migrations), the keys, and the parts built on them. */
-function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Core {
+/** The store (quick_check, migrations), the keys, and the parts built on them (devices: no I/O yet). */
+async function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle): Promise<Core> {
   const logger = options.logger;
   const store = new SqliteStore(dbPath(config));
   store.open({ reserve: true });
@@ -190,14 +242,19 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
   const listKey = new VerifyKey('EdDSA', fromHex(config.listPublicKey, 'listPublicKey'));
 
   const bus = new TerminalBus(logger);
+  const centralLists = new CentralListVersions(() => store.lists.versions());
   const clock = new TerminalClock(store.clock, listKey, {
     beaconMaxAgeHours: config.clock.beaconMaxAgeHours,
   });
   const metrics = new TerminalMetrics();
-  const outputs: GateOutput[] = [
-    ...(options.consoleOutput === false ? [] : [new ConsoleOutput()]),
-    ...(options.outputs ?? []),
+  const configured = config.outputs.filter((o) => !(o.type === 'console' && options.consoleOutput === false));
+  const outputs: OutputDevice[] = [
+    ...(await buildOutputs(configured, logger)),
+    ...(options.outputs ?? []).map(asDevice),
   ];
+  const inputs = await buildInputs(config.inputs, logger);
+  const watch: Core['watch'] = {};
+  const devices = () => watch.health?.snapshot() ?? {};
   const pipeline = new DecisionPipeline({
     config,
     store,
@@ -206,6 +263,7 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     metrics,
     outputs,
     logger: logger.child({ component: 'pipeline' }),
+    centralLists,
     ...(cardKey ? { cardKey } : {}),
   });
   const port = new TerminalSyncPort({
@@ -214,9 +272,12 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     bus,
     listKey,
+    centralLists,
     logger: logger.child({ component: 'sync' }),
+    readers: () => readersForStatus(devices()),
   });
-  const report = () => buildReport(config, store, clock, { storageFailing: pipeline.storageFailing });
+  const report = () =>
+    buildReport(config, store, clock, { storageFailing: pipeline.storageFailing, devices: devices() });
   return {
     config,
     options,
@@ -229,8 +290,13 @@ function openCore(config: TerminalConfig, options: StartOptions, life: Lifecycle
     clock,
     metrics,
     outputs,
+    inputs,
+    watch,
+    devices,
     pipeline,
     port,
+    centralLists,
+    syncing: false,
     report,
     ...(cardKey ? { cardKey } : {}),
   };
@@ -244,7 +310,15 @@ async function startOutputs({ outputs, life }: Core): Promise<void> {
 }
 
 /** /healthz and /metrics; returns the port. */
-async function startHealth({ config, report, metrics, pipeline, logger, life }: Core): Promise<number> {
+async function startHealth({
+  config,
+  report,
+  metrics,
+  pipeline,
+  logger,
+  life,
+  devices,
+}: Core): Promise<number> {
   const http = new HealthServer(
     config.http,
     {
@@ -263,6 +337,7 @@ async function startHealth({ config, report, metrics, pipeline, logger, life }: 
           lists,
           storageFailures: pipeline.storageFailures,
           alerts: pipeline.alerts,
+          devices: devices(),
         });
       },
     },
@@ -295,6 +370,7 @@ async function startSync(core: Core): Promise<void> {
     },
   });
   client.start();
+  core.syncing = true;
   life.started('mqtt', () => client.stop());
 }
 
@@ -351,30 +427,44 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
   life.started('timers', () => timers.forEach((t) => clearInterval(t)));
 }
 
-/** Scanner inputs (TCP, stdin); returns the TCP port when there is one. */
-async function startInputs(
-  { config, metrics, bus, logger, life }: Core,
-  handler: LineHandler,
-): Promise<number | undefined> {
-  const inputs: LineInput[] = [];
-  let tcp: TcpLineInput | undefined;
-  const hygiene = {
-    maxLineLength: config.inputs.maxLineLength,
-    repeatIgnoreMs: config.inputs.repeatIgnoreMs,
-  };
-  if (config.inputs.tcp)
-    inputs.push(
-      (tcp = new TcpLineInput({ ...config.inputs.tcp, ...hygiene }, logger.child({ component: 'tcp' }))),
-    );
-  if (config.inputs.stdin) inputs.push(new StdinLineInput(hygiene, logger.child({ component: 'stdin' })));
-  for (const input of inputs) {
-    await input.start(handler, (why, source) => {
+/** Every configured input, then the health watch over inputs and outputs; returns the TCP port when there is one. */
+async function startInputs(core: Core, kiosk?: Kiosk): Promise<number | undefined> {
+  const { config, pipeline, metrics, bus, logger, life, inputs, outputs, watch } = core;
+  const sink: InputSink = {
+    // A kiosk: typed card and barcode scans (PC/SC, serial/HID inputs of kind barcode) go straight in; a
+    // text line (stdin/TCP, a QR scanner) goes through the kiosk's line syntax (`item:`, `kiosk:done`, …).
+    scan: (scan) =>
+      !kiosk
+        ? pipeline.handleScan(scan)
+        : scan.kind === 'qr'
+          ? kiosk.handleLine(scan.text, scan.input)
+          : kiosk.handleScan(scan),
+
+    ignored: (why, source) => {
       metrics.observeIgnored(why);
       bus.emit('inputIgnored', { source, why });
-    });
+    },
+  };
+  // stdin is the only input and something fed it (not /dev/null): its end means nothing is left to read.
+  const only = inputs.length === 1 ? inputs[0] : undefined;
+  if (only instanceof StdinInput && stdinEndMeansDone()) only.onEnd = () => core.options.onInputsEnded?.();
+  for (const input of inputs) {
+    await input.start(sink);
     life.started(`input ${input.name}`, () => input.stop());
   }
-  return tcp?.port;
+  const ioLog = logger.child({ component: 'io' });
+  const health = new HealthWatch(
+    () => [
+      ...inputs.map((device) => ({ kind: 'input' as const, device })),
+      ...outputs.map((device) => ({ kind: 'output' as const, device })),
+    ],
+    (t) => onDeviceTransition(t, { bus, pipeline, metrics, logger: ioLog }),
+  );
+  watch.health = health;
+  health.start();
+  life.started('health watch', () => health.stop());
+  for (const note of config.notes) logger.warn(note);
+  return inputs.find((i): i is TcpInput => i instanceof TcpInput)?.port;
 }
 
 function logReady({ config, report, logger }: Core): void {
@@ -390,4 +480,51 @@ function logReady({ config, report, logger }: Core): void {
     },
     'terminal ready',
   );
+}
+
+/** Outputs passed in code (the demo's screen) may not report health: they count as always there. */
+function asDevice(o: GateOutput): OutputDevice {
+  if ('health' in o && typeof (o as OutputDevice).health === 'function') return o as OutputDevice;
+  return {
+    name: o.name,
+    type: 'custom',
+    start: () => o.start(),
+    show: (s) => o.show(s),
+    stop: () => o.stop(),
+    health: () => ({ state: 'ok' }),
+  };
+}
+
+/** A device changed health: bus, metrics, log, and a committed `reader_fault` event central sees. */
+function onDeviceTransition(
+  t: HealthTransition,
+  deps: { bus: TerminalBus; pipeline: DecisionPipeline; metrics: TerminalMetrics; logger: Logger },
+): void {
+  const { state, reason } = t.to;
+  deps.bus.emit('deviceHealth', {
+    device: t.device,
+    kind: t.kind,
+    type: t.type,
+    from: t.from,
+    state,
+    ...(reason ? { reason } : {}),
+  });
+  deps.metrics.observeDeviceTransition(t.device, state);
+  const entry = { device: t.device, type: t.type, from: t.from, state, reason };
+  if (state === 'ok') deps.logger.info(entry, 'device ok');
+  else deps.logger.warn(entry, state === 'absent' ? 'device absent' : 'device fault');
+  void deps.pipeline.record('reader_fault', {
+    device: t.device,
+    type: t.type,
+    state,
+    reason: reasonCode(reason),
+  });
+}
+
+/** The status topic's `readers`: device name → `ok`, `absent: code` or `fault: code`. */
+function readersForStatus(devices: Record<string, DeviceState>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, d] of Object.entries(devices))
+    out[name] = d.state === 'ok' ? 'ok' : `${d.state}: ${reasonCode(d.reason)}`;
+  return out;
 }

@@ -5,8 +5,8 @@ import type { Reason } from '../shared/reasons.js';
 import type { ClockState } from '../shared/sync.js';
 
 export interface TerminalEventMap {
-  /** A line arrived from an input (already through hygiene). */
-  scan: { source: string };
+  /** A typed scan arrived from an input (already through that input's checks). */
+  scan: { source: string; kind: 'qr' | 'card' | 'barcode' };
   decision: {
     seq: number | null;
     decision: 'accept' | 'deny';
@@ -19,6 +19,15 @@ export interface TerminalEventMap {
   clockState: { state: ClockState };
   storageFailure: { message: string };
   inputIgnored: { source: string; why: string };
+  /** An input or output changed health (terminal/io/registry.ts HealthWatch). */
+  deviceHealth: {
+    device: string;
+    kind: 'input' | 'output';
+    type: string;
+    from: 'ok' | 'absent' | 'fault' | 'unknown';
+    state: 'ok' | 'absent' | 'fault';
+    reason?: string;
+  };
 }
 
 type Listener<K extends keyof TerminalEventMap> = (payload: TerminalEventMap[K]) => void;

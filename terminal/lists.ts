@@ -3,7 +3,7 @@
 import { ListError, openList } from '../shared/lists.js';
 import type { VerifyKey } from '../shared/keys.js';
 import type { ListApplyResult } from './sync-port.js';
-import { StorageFullError, type SqliteStore } from './store/sqlite.js';
+import { StorageError, StorageFullError, type SqliteStore } from './store/sqlite.js';
 
 export function applySignedListBytes(
   store: SqliteStore,
@@ -29,6 +29,8 @@ export function applySignedListBytes(
     if (err instanceof ListError) return { outcome: 'refused', code: err.code, message: err.message };
     if (err instanceof StorageFullError)
       return { outcome: 'refused', code: 'storage_full', message: err.message };
+    if (err instanceof StorageError)
+      return { outcome: 'refused', code: 'storage_failure', message: err.message };
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 // Counters and a latency histogram in Prometheus text format (no client library needed for a handful).
 import type { Reason } from '../shared/reasons.js';
+import type { DeviceState } from './io/registry.js';
 
 export const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 10, 25, 50, 100, 250, 1000];
 
@@ -12,6 +13,12 @@ export interface GaugeSource {
   lists: Record<string, { version: number; ageSeconds: number }>;
   storageFailures: number;
   alerts: Record<string, number>;
+  devices?: Record<string, DeviceState>;
+}
+
+/** Prometheus label values: escape backslash, quote and newline (reader names come from drivers). */
+function label(v: string): string {
+  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
 export class TerminalMetrics {
@@ -20,6 +27,12 @@ export class TerminalMetrics {
   private latencyCount = 0;
   private latencySum = 0;
   private ignored = new Map<string, number>();
+  private transitions = new Map<string, number>();
+
+  observeDeviceTransition(device: string, state: string): void {
+    const key = `${device}\u0000${state}`;
+    this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
+  }
 
   observeDecision(decision: 'accept' | 'deny', reason: Reason, latencyMs: number): void {
     const key = `${decision}\u0000${reason}`;
@@ -94,6 +107,23 @@ export class TerminalMetrics {
       '# TYPE passgate_fail_open_total counter',
     );
     for (const [a, n] of Object.entries(g.alerts)) out.push(`passgate_fail_open_total{alert="${a}"} ${n}`);
+    out.push(
+      '# HELP passgate_device_health 1 for the current health of each input, output and PC/SC reader.',
+      '# TYPE passgate_device_health gauge',
+    );
+    for (const [name, d] of Object.entries(g.devices ?? {}))
+      for (const s of ['ok', 'absent', 'fault'])
+        out.push(
+          `passgate_device_health{device="${label(name)}",kind="${d.kind}",type="${d.type}",state="${s}"} ${d.state === s ? 1 : 0}`,
+        );
+    out.push(
+      '# HELP passgate_device_transitions_total Health changes per device and new state.',
+      '# TYPE passgate_device_transitions_total counter',
+    );
+    for (const [key, n] of this.transitions) {
+      const [device, state] = key.split('\u0000');
+      out.push(`passgate_device_transitions_total{device="${label(device!)}",state="${state}"} ${n}`);
+    }
     const mem = process.memoryUsage();
     out.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
     return out.join('\n') + '\n';

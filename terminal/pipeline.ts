@@ -1,18 +1,29 @@
-// One input line → verify → policy → event committed durably → only then the output. Decisions run one
-// at a time (a turnstile has one mechanism); anything that throws becomes a deny, never an accept.
+// One typed scan (terminal/io/scan.ts) → verify → policy → event committed durably → only then the
+// outputs. Decisions run one at a time (a turnstile has one mechanism); anything that throws becomes a
+// deny, never an accept. Inputs parse their own bytes: a QR scan carries its text, a card scan its UID
+// bytes, and each carries its input's direction, so nothing here re-parses text prefixes.
 import { toHex } from '../shared/bytes.js';
 import type { EventData, TerminalEvent } from '../shared/events.js';
 import { REASON_TEXT, type Reason } from '../shared/reasons.js';
 import { verify, type Decision } from '../shared/verify.js';
-import { cardHash, parseUid } from './cards.js';
+import type { CentralListVersions } from './central-lists.js';
+import { cardHash } from '../shared/cards.js';
 import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
-import type { LineResponse } from './inputs/line-input.js';
+import type { ScanResponse } from './io/device.js';
+import { simulationLineToScan } from './io/lines.js';
+import type { Scan } from './io/scan.js';
 import type { TerminalMetrics } from './metrics.js';
 import type { GateOutput } from './outputs/output.js';
 import { decide, type Direction, type PolicyConfig } from './policy.js';
-import { StorageFullError, type CommitEffects, type SqliteStore } from './store/sqlite.js';
+import {
+  isStorageError,
+  StorageFullError,
+  type CommitEffects,
+  type SqliteStore,
+  type StorageError,
+} from './store/sqlite.js';
 import type { Logger } from 'pino';
 
 export interface PipelineDeps {
@@ -25,6 +36,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Fleet card key (HMAC-SHA-256 of UIDs); without it every card is card_unknown. */
   cardKey?: Uint8Array;
+  /** Central's announced list versions; without it only a missing trust list counts as lists_missing. */
+  centralLists?: CentralListVersions;
 }
 
 interface Outcome {
@@ -40,9 +53,6 @@ interface Outcome {
   alerts: string[];
   effects: CommitEffects;
 }
-
-const DIRECTION_PREFIX = /^(in|out) (.+)$/;
-const CARD_PREFIX = /^card:(.+)$/i;
 
 export class DecisionPipeline {
   private queue: Promise<unknown> = Promise.resolve();
@@ -64,12 +74,38 @@ export class DecisionPipeline {
     };
   }
 
-  /** Decides one (already hygienic) line. Serialised: resolves after the output was driven. */
-  handle(line: string, source: string): Promise<LineResponse> {
+  /** Decides one scan. Serialised: resolves after the event was committed and the outputs driven. */
+  handleScan(scan: Scan): Promise<ScanResponse> {
     return this.enqueue(() => {
-      this.deps.bus.emit('scan', { source });
-      return this.run(source, () => this.evaluate(line));
+      this.deps.bus.emit('scan', { source: scan.input, kind: scan.kind });
+      if (scan.kind === 'barcode') return Promise.resolve({ ignored: 'unsupported_scan' as const });
+      return this.run(scan.input, () => this.evaluate(scan));
     });
+  }
+
+  /** A line in the stdin/TCP simulation syntax (`[in |out ]PG1:…` or `card:UIDHEX`), for the API and tests. */
+  handle(line: string, source: string): Promise<ScanResponse> {
+    const scan = simulationLineToScan(line, source, undefined, Date.now());
+    if (!scan) return Promise.resolve({ ignored: 'garbage' });
+    return this.handleScan(scan);
+  }
+
+  /**
+   * Commits a non-decision event (a device fault) in order with the decisions. Never throws: a failure
+   * is logged and counted like a failed decision commit.
+   */
+  record(kind: 'reader_fault' | 'tamper', data: EventData): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.enqueue(async () => {
+      try {
+        const e = this.deps.store.commitEvent({ kind, at: this.deps.clock.eventTimeMs(), data });
+        this.deps.bus.emit('eventCommitted', { seq: e.seq });
+      } catch (err) {
+        this.storageFailures++;
+        this.deps.logger.error({ err, kind }, 'could not record a device event');
+      }
+      return { ignored: 'empty' };
+    }).then(() => undefined);
   }
 
   /**
@@ -78,11 +114,11 @@ export class DecisionPipeline {
    * default direction is committed first, and only then are the outputs driven. If the commit fails
    * the gate stays closed (deny storage_failure), exactly as for a scanned code.
    */
-  remoteOpen(source: string): Promise<LineResponse> {
+  remoteOpen(source: string): Promise<ScanResponse> {
     return this.enqueue(() => this.run(source, () => this.remoteOutcome()));
   }
 
-  private enqueue(task: () => Promise<LineResponse>): Promise<LineResponse> {
+  private enqueue(task: () => Promise<ScanResponse>): Promise<ScanResponse> {
     if (this.closed) return Promise.resolve({ ignored: 'shutting_down' });
     const run = this.queue.then(task);
     this.queue = run.catch(() => undefined);
@@ -96,7 +132,7 @@ export class DecisionPipeline {
   }
 
   /** Evaluates, commits, then drives the outputs: anything that throws before the commit is a deny. */
-  private async run(source: string, evaluate: () => Outcome): Promise<LineResponse> {
+  private async run(source: string, evaluate: () => Outcome): Promise<ScanResponse> {
     const started = performance.now();
     const { config, store, bus, logger } = this.deps;
     let outcome: Outcome;
@@ -106,17 +142,21 @@ export class DecisionPipeline {
       event = store.commitEvent(this.toEvent(outcome), outcome.effects);
       this.storageFailing = false;
     } catch (err) {
-      // Nothing was recorded, so nothing opens: storage_failure is a deny whatever the policy.
-      this.storageFailures++;
-      this.storageFailing = true;
+      // Nothing was recorded, so nothing opens: a deny whatever the policy. storage_failure only when the
+      // database failed (full disk, I/O error, …); anything else is a fault in the code: internal_error.
+      const storage = isStorageError(err);
       const message = (err as Error).message;
-      if (err instanceof StorageFullError)
-        logger.error({ err: message }, 'storage full: decision not recorded, gate stays closed');
-      else logger.error({ err }, 'decision failed: gate stays closed');
-      bus.emit('storageFailure', { message });
+      if (storage) {
+        this.storageFailures++;
+        this.storageFailing = true;
+        if (err instanceof StorageFullError)
+          logger.error({ err: message }, 'storage full: decision not recorded, gate stays closed');
+        else logger.error({ err, code: (err as StorageError).code }, 'storage failed: gate stays closed');
+        bus.emit('storageFailure', { message });
+      } else logger.error({ err }, 'decision failed (internal error): gate stays closed');
       outcome = {
         decision: 'deny',
-        reason: 'storage_failure',
+        reason: storage ? 'storage_failure' : 'internal_error',
         kind: 'entry',
         direction: config.directions[0]!,
         alerts: [],
@@ -170,21 +210,14 @@ export class DecisionPipeline {
     };
   }
 
-  private evaluate(rawLine: string): Outcome {
+  private evaluate(scan: Exclude<Scan, { kind: 'barcode' }>): Outcome {
     const { config, store, clock } = this.deps;
-    let line = rawLine;
-    let direction: Direction = config.directions[0]!;
-    const prefixed = DIRECTION_PREFIX.exec(line);
-    if (prefixed) {
-      direction = prefixed[1] as Direction;
-      line = prefixed[2]!;
-    }
+    const direction: Direction = scan.direction ?? config.directions[0]!;
     const nowMs = clock.eventTimeMs();
     const base = { direction, alerts: [] as string[], effects: {} as CommitEffects };
     if (!config.directions.includes(direction))
       return { ...base, decision: 'deny', reason: 'malformed', kind: 'entry' };
 
-    const card = CARD_PREFIX.exec(line);
     let first: {
       decision: 'accept' | 'deny';
       reason: Reason;
@@ -195,28 +228,34 @@ export class DecisionPipeline {
     let token: Decision | undefined;
     let hashHex: string | undefined;
     let ages: Array<'trust' | 'revocation' | 'cards'>;
-    if (card) {
+    if (scan.kind === 'card') {
       kind = 'card_tap';
       ages = ['cards', 'revocation'];
-      const uid = parseUid(card[1]!);
-      if (!uid) return { ...base, decision: 'deny', reason: 'malformed', kind };
-      const h = this.deps.cardKey ? cardHash(uid, this.deps.cardKey) : undefined;
+      const h = this.deps.cardKey ? cardHash(scan.uid, this.deps.cardKey) : undefined;
       hashHex = h ? toHex(h).slice(0, 32) : undefined;
       const binding = h ? store.verifier.cardBinding(h) : undefined;
+      // Same order as a code: who (unknown/blocked), still valid, member not suspended; then the same
+      // policy as a QR code with the card's own entitlements (docs/hardware.md: limits of UID cards).
       if (!binding) first = { decision: 'deny', reason: 'card_unknown' };
       else if (binding.blocked) first = { decision: 'deny', reason: 'card_blocked', sub: binding.sub };
+      else if (binding.exp !== undefined && nowMs / 1000 >= binding.exp)
+        first = { decision: 'deny', reason: 'cert_expired', sub: binding.sub };
       else if (store.verifier.isSuspended(binding.sub))
         first = { decision: 'deny', reason: 'member_suspended', sub: binding.sub };
-      else first = { decision: 'accept', reason: 'ok', sub: binding.sub };
+      else first = { decision: 'accept', reason: 'ok', sub: binding.sub, entitlements: binding.ent };
     } else {
       ages = ['trust', 'revocation'];
-      token = verify(line, store.verifier, {
+      token = verify(scan.text, store.verifier, {
         now: Math.floor(nowMs / 1000),
         windowSeconds: config.verify.windowSeconds,
         skewSeconds: config.verify.skewSeconds,
         recordReplay: false,
       });
-      first = { decision: token.decision, reason: token.reason, ...(token.sub ? { sub: token.sub } : {}) };
+      // An issuer the terminal does not know, while its trust list is missing or behind central's: the
+      // terminal's own state is at fault, not the credential.
+      const reason: Reason =
+        token.reason === 'unknown_issuer' && this.trustListBehind() ? 'lists_missing' : token.reason;
+      first = { decision: token.decision, reason, ...(token.sub ? { sub: token.sub } : {}) };
       if (token.entitlements) first.entitlements = token.entitlements;
     }
 
@@ -235,7 +274,7 @@ export class DecisionPipeline {
         clock: clock.state(),
         listAgeHours: this.listAgeHours(ages, nowMs),
       },
-      card ? { ...this.policy, requirement: null } : this.policy,
+      this.policy,
     );
     const effects: CommitEffects = {};
     // The presentation was consumed whatever the policy said: it can't be shown again.
@@ -256,6 +295,11 @@ export class DecisionPipeline {
       alerts: outcome.alerts,
       effects,
     };
+  }
+
+  private trustListBehind(): boolean {
+    if (this.deps.centralLists) return this.deps.centralLists.behind('trust');
+    return this.deps.store.lists.versions().trust === undefined;
   }
 
   /** Age in hours of the oldest list the decision relies on; undefined when one was never loaded. */
@@ -282,7 +326,15 @@ export class DecisionPipeline {
     if (o.token?.cti) e.cti = o.token.cti;
     if (o.sub) e.sub = o.sub;
     if (o.token?.t !== undefined) e.t = o.token.t;
-    if (o.cardHash || o.data) e.data = { ...o.data, ...(o.cardHash ? { card: o.cardHash } : {}) };
+    // The presentation's nonce lets central relay its replay key (cti:t:nonce) to every other terminal
+    // and spot one presentation recorded by two terminals (docs/security.md).
+    const nonce = o.token?.replayKey?.split(':')[2];
+    if (o.cardHash || o.data || nonce)
+      e.data = {
+        ...o.data,
+        ...(o.cardHash ? { card: o.cardHash } : {}),
+        ...(nonce ? { nonce } : {}),
+      };
     return e;
   }
 }

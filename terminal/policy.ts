@@ -1,5 +1,5 @@
 // The terminal's policy after the token checks: pure functions of (verified token, local state, config)
-// → {decision, reason}. Order (first failure wins, as in DESIGN): not_entitled · anti_passback ·
+// → {decision, reason}. Order (first failure wins, as in docs/terminal.md): not_entitled · anti_passback ·
 // capacity_full · clock_untrusted · lists_stale. A refusal is a value, never an exception.
 import type { Entitlement } from '../shared/credential.js';
 import type { Reason } from '../shared/reasons.js';
@@ -10,7 +10,7 @@ export type Direction = 'in' | 'out';
 export type Staleness = 'fresh' | 'warn' | 'fail';
 
 export interface PolicyConfig {
-  /** Null: no entitlement check (card path: the binding list already names members). */
+  /** Null: no entitlement check. Cards and codes both meet the place's requirement with their entitlements. */
   requirement: EntitlementRequirement | null;
   antiPassbackSeconds: number;
   /** 0 = unlimited. */
@@ -27,7 +27,7 @@ export interface PolicyInput {
   direction: Direction;
   /** Unix ms on the terminal clock. */
   nowMs: number;
-  lastPassage?: { direction: Direction; at: number };
+  lastPassage?: { direction: Direction; at: number } | undefined;
   occupancy: number;
   clock: ClockState;
   /** Age of the oldest list the decision relied on; undefined when a list was never loaded. */

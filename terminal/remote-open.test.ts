@@ -64,12 +64,26 @@ describe('remote open (open_gate_once)', () => {
     expect(output.signals[0]).toMatchObject({ decision: 'accept', seq: 1, direction: 'out', lastSeqThen: 1 });
   });
 
+  it('a fault that is not the database denies with internal_error, not storage_failure', async () => {
+    const { term, output } = await start();
+    const failures: string[] = [];
+    term.bus.on('storageFailure', (e) => failures.push(e.message));
+    term.store.commitEvent = () => {
+      throw new TypeError('a bug');
+    };
+    const r = await term.pipeline.remoteOpen('central');
+    expect(r).toEqual({ decision: 'deny', reason: 'internal_error', seq: null });
+    expect(output.signals).toEqual([expect.objectContaining({ decision: 'deny', reason: 'internal_error' })]);
+    expect(failures).toEqual([]);
+    expect(term.pipeline.storageFailing).toBe(false);
+  });
+
   it('a commit that fails keeps the gate closed (deny storage_failure, nothing recorded)', async () => {
     const { term, output } = await start();
     const failures: string[] = [];
     term.bus.on('storageFailure', (e) => failures.push(e.message));
     term.store.commitEvent = () => {
-      throw new StorageFullError('cannot record the event: database or disk is full');
+      throw new StorageFullError('cannot record the event: database or disk is full', 'SQLITE_FULL');
     };
     const r = await term.pipeline.remoteOpen('central');
     expect(r).toEqual({ decision: 'deny', reason: 'storage_failure', seq: null });

@@ -2,6 +2,7 @@
 // state, outbox depth; and health (ok or the reasons it is not) for /healthz and the status topic.
 import type { ClockState } from '../shared/sync.js';
 import type { TerminalConfig } from './config.js';
+import type { DeviceState } from './io/registry.js';
 import { listStaleness, type Staleness } from './policy.js';
 import type { SqliteStore } from './store/sqlite.js';
 
@@ -27,6 +28,8 @@ export interface TerminalReport {
   /** After a recovery that lost the seq counter: nothing is sent until central's ack arrives. */
   seqHold: boolean;
   occupancy: number;
+  /** Every input and output (and PC/SC reader) with its health. */
+  devices: Record<string, DeviceState>;
   healthy: boolean;
   problems: string[];
   warnings: string[];
@@ -36,7 +39,7 @@ export function buildReport(
   config: TerminalConfig,
   store: SqliteStore,
   clock: { state(): ClockState; nowMs(): number },
-  extra: { storageFailing?: boolean } = {},
+  extra: { storageFailing?: boolean; devices?: Record<string, DeviceState> } = {},
 ): TerminalReport {
   const nowMs = clock.nowMs();
   const lists: Record<string, ListReport> = {};
@@ -79,6 +82,8 @@ export function buildReport(
         `lists_warn: ${type} is ${l.ageHours.toFixed(1)} h old (warn at ${config.staleness.warnHours} h)`,
       );
   }
+  const devices = extra.devices ?? {};
+  deviceProblems(devices, problems, warnings);
   return {
     terminalId: config.terminalId,
     role: config.role,
@@ -92,8 +97,26 @@ export function buildReport(
     outboxDamaged: store.outbox.damagedRows,
     seqHold: store.outbox.held,
     occupancy: store.verifier.occupancy,
+    devices,
     healthy: problems.length === 0,
     problems,
     warnings,
   };
+}
+
+/**
+ * A missing or faulty device is a warning while another input still works; no working input at all, or
+ * a gate output in fault, makes the terminal unhealthy (503): it cannot let anyone through.
+ */
+function deviceProblems(devices: Record<string, DeviceState>, problems: string[], warnings: string[]): void {
+  const top = Object.entries(devices).filter(([name]) => !name.includes('/'));
+  for (const [name, d] of top) {
+    if (d.state === 'ok') continue;
+    const line = `device_${d.state}: ${d.kind} ${name} (${d.type}): ${d.reason ?? 'no reason given'}`;
+    if (d.kind === 'output' && d.state === 'fault') problems.push(line);
+    else warnings.push(line);
+  }
+  const inputs = top.filter(([, d]) => d.kind === 'input');
+  if (inputs.length > 0 && inputs.every(([, d]) => d.state !== 'ok'))
+    problems.push('no_working_input: every configured input is absent or faulty');
 }

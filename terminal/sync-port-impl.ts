@@ -4,10 +4,12 @@ import type { TerminalEvent } from '../shared/events.js';
 import type { VerifyKey } from '../shared/keys.js';
 import type { TerminalStatus } from '../shared/sync.js';
 import type { Logger } from 'pino';
+import type { CentralListVersions } from './central-lists.js';
 import type { TerminalClock } from './clock.js';
 import type { TerminalConfig } from './config.js';
 import type { TerminalBus } from './events.js';
 import { applySignedListBytes } from './lists.js';
+import { openReplayKeys } from '../shared/replay-relay.js';
 import type { SqliteStore } from './store/sqlite.js';
 import type { ListApplyResult, SyncPort } from './sync-port.js';
 
@@ -25,6 +27,8 @@ export class TerminalSyncPort implements SyncPort {
       bus: TerminalBus;
       listKey: VerifyKey;
       logger: Logger;
+      /** Central's announced list versions (from beacons). */
+      centralLists?: CentralListVersions;
       readers?: () => Record<string, string>;
     },
   ) {
@@ -73,6 +77,7 @@ export class TerminalSyncPort implements SyncPort {
       logger.warn({ why: r.why }, 'time beacon refused');
       return false;
     }
+    this.deps.centralLists?.learn(r.lists);
     if (Math.abs(r.jumpMs) > JUMP_EVENT_MS) {
       const e = store.commitEvent({
         kind: 'clock_jump',
@@ -104,6 +109,24 @@ export class TerminalSyncPort implements SyncPort {
       clock: clock.state(),
       readers: this.deps.readers?.() ?? {},
     };
+  }
+
+  applyReplayRelay(bytes: Uint8Array): number | string {
+    const keys = openReplayKeys(bytes, this.deps.listKey, Math.floor(this.deps.clock.nowMs() / 1000));
+    if (typeof keys === 'string') {
+      this.deps.logger.warn({ why: keys }, 'replay relay refused');
+      return keys;
+    }
+    if (keys.length > 0) this.deps.store.verifier.addFleetReplayKeys(keys);
+    return keys.length;
+  }
+
+  commandAlreadyRun(id: string, nowMs: number): boolean {
+    return this.deps.store.commands.alreadyRun(id, nowMs);
+  }
+
+  recordCommandRun(id: string, expiresAtMs: number): void {
+    this.deps.store.commands.record(id, expiresAtMs);
   }
 
   onEventCommitted(listener: (seq: number) => void): () => void {

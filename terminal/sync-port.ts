@@ -21,4 +21,12 @@ export interface SyncPort {
   status(): TerminalStatus;
   /** Subscribe to "new event committed" so the client can drain promptly; returns an unsubscribe function. */
   onEventCommitted(listener: (seq: number) => void): () => void;
+  /**
+   * A signed replay relay from central (shared/replay-relay.ts): add its keys to the replay cache. Returns
+   * how many keys were added, or why it was refused. Ports without a replay cache leave it out.
+   */
+  applyReplayRelay?(bytes: Uint8Array): number | string;
+  /** Durable memory of command ids already run (the terminal's SQLite); without it, memory only. */
+  commandAlreadyRun?(id: string, nowMs: number): boolean;
+  recordCommandRun?(id: string, expiresAtMs: number): void;
 }

@@ -80,7 +80,8 @@ describe('passgate CLI', () => {
     const revoked = run('verify', fresh, '--lists', 'lists', '--json');
     expect(revoked.code).toBe(1);
     expect(JSON.parse(revoked.out).reason).toBe('revoked');
-  });
+    // ten CLI processes: on a loaded machine each can take seconds to start
+  }, 120_000);
 
   it('exports the issuer key as a JWK set', () => {
     const j = JSON.parse(run('issuer', 'export', '--dir', 'iss', '--jwk').out);

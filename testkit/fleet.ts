@@ -8,6 +8,7 @@ import { writeJsonAtomic } from '../shared/files.js';
 import { loadConfig } from '../terminal/config.js';
 import { startTerminal, type RunningTerminal } from '../terminal/daemon.js';
 import { writeSigningKey } from '../terminal/keys.js';
+import { waitFor } from './wait.js';
 
 export interface TerminalSpec {
   id: string;
@@ -40,7 +41,7 @@ export async function enrollTerminal(central: Central, work: string, spec: Termi
     listPublicKey: enrolled.listKey,
     signingKeyFile: join(dir, 'terminal-key.json'),
     requirement: spec.requirement,
-    inputs: { stdin: false, repeatIgnoreMs: 0 },
+    inputs: [],
     http: { port: 0 },
     mqtt: { url: enrolled.mqtt.url, username: enrolled.username, passwordFile: join(dir, 'mqtt.secret') },
     log: { level: 'silent' },
@@ -54,4 +55,26 @@ export async function bootTerminal(
   online: boolean,
 ): Promise<RunningTerminal> {
   return startTerminal(loadConfig(configFile), { logger, consoleOutput: false, sync: online });
+}
+
+/**
+ * Waits until every terminal holds at least the list versions central has published now — not merely
+ * "a" list: a terminal still on an older trust list would deny the first codes with lists_missing.
+ */
+export async function waitForPublishedLists(
+  central: Central,
+  terminals: Array<Pick<RunningTerminal, 'report'>>,
+  timeoutMs = 15_000,
+): Promise<number> {
+  const published = (await central.status()).lists;
+  return waitFor(
+    'the list versions central published, on every terminal',
+    () =>
+      terminals.every((t) =>
+        (['trust', 'revocation'] as const).every(
+          (type) => (t.report().lists[type]?.version ?? 0) >= (published[type]?.version ?? 1),
+        ),
+      ),
+    timeoutMs,
+  );
 }

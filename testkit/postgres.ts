@@ -28,11 +28,18 @@ export function postgresBinDir(): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether PostgreSQL is installed (a loud warning when not; throws with CI=true). Call it while tests are
+ * collected (`describe.skipIf(!havePostgres())`) so its tests show as skipped, not as passed.
+ */
+export function havePostgres(): boolean {
+  return requireComponent('PostgreSQL server', postgresBinDir() !== undefined, 'apt-get install postgresql');
+}
+
 /** Undefined when PostgreSQL is not installed and not in CI (a warning was printed). */
 export async function startPostgres(): Promise<PgCluster | undefined> {
   const bin = postgresBinDir();
-  if (!requireComponent('PostgreSQL server', bin !== undefined, 'apt-get install postgresql'))
-    return undefined;
+  if (!havePostgres()) return undefined;
   const isRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'passgate-pg-'));
   const data = join(dir, 'data');

@@ -76,7 +76,7 @@ export class SimPort implements SyncPort {
     return {
       state: 'online',
       at: Date.now(),
-      role: 'gate',
+      role: 'turnstile',
       outboxDepth: this.outbox.length,
       clock: 'trusted',
       lists,

@@ -80,7 +80,7 @@ export async function libraryRoute(
     case '/library/loans': {
       const sub = q.get('sub') ?? undefined;
       if (sub !== undefined && !SUB.test(sub))
-        throw new RangeError('sub: a pseudonym of at most 128 characters');
+        throw new InvalidInput('sub', 'a pseudonym of at most 128 characters');
       const limit = q.has('limit') ? Number(q.get('limit')) : 1000;
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
         throw new InvalidInput('limit', '1-10000');

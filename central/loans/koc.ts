@@ -3,6 +3,7 @@
 // then one line per action: `YYYY-MM-DD HH:MM:SS mmm<TAB>issue<TAB>cardnumber<TAB>barcode` or
 // `…<TAB>return<TAB>barcode`. Koha treats an issue of an item the same patron already holds as a renewal,
 // so a renewal goes out as an issue at its time. Timestamps are in the library's time zone (Koha's).
+import { InvalidInput } from '../../shared/errors.js';
 import type { LoanRow } from './plan.js';
 
 export const KOC_GENERATOR = 'passgate';
@@ -74,10 +75,16 @@ export function exportKoc(
 /** Start and end (unix ms) of a calendar day `YYYY-MM-DD` in a time zone. */
 export function dayRange(day: string, timeZone = 'UTC'): [number, number] {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  if (!m) throw new RangeError('day: expected YYYY-MM-DD');
+  if (!m) throw new InvalidInput('day', 'expected YYYY-MM-DD');
   const utcMidnight = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   // The zone's offset at that midnight (DST-free zones are exact; others are right except on a switch day).
-  const shown = kocTimestamp(utcMidnight, timeZone);
+  let shown: string;
+  try {
+    shown = kocTimestamp(utcMidnight, timeZone);
+  } catch (err) {
+    if (err instanceof RangeError) throw new InvalidInput('tz', `not a time zone: ${timeZone}`);
+    throw err;
+  }
   const [d, t] = shown.split(' ');
   const asUtc = Date.parse(`${d}T${t}Z`);
   const start = utcMidnight - (asUtc - utcMidnight);

@@ -1,6 +1,7 @@
 // Central's library side: the loans ledger fed by ingest (before the ack, so a failure means the terminal
 // resends and the ledger, idempotent per event, catches up), the member status list republished after
 // every change so kiosks converge, and the policy/catalogue lists staff set.
+import { InvalidInput } from '../../shared/errors.js';
 import type { Logger } from 'pino';
 import type { TerminalEvent } from '../../shared/events.js';
 import {
@@ -68,7 +69,7 @@ export class LibraryService {
   async setItems(items: readonly CatalogueItem[], remove: readonly string[] = []): Promise<number> {
     for (const i of items)
       if (!BARCODE.test(i.barcode))
-        throw new RangeError(`items: barcode ${JSON.stringify(i.barcode)} is not valid`);
+        throw new InvalidInput('items', `barcode ${JSON.stringify(i.barcode)} is not valid`);
     const version = await this.store.changeList('items', [
       ...items.map(itemChange),
       ...remove.map(itemRemoval),

@@ -4,7 +4,12 @@ import pg from 'pg';
 import type { TerminalEvent } from '../../shared/events.js';
 import type { TerminalStatus } from '../../shared/sync.js';
 import {
-  advanceContiguous,
+  ackAfter,
+  alertFromRow,
+  gapAlert,
+  presentationKey,
+  PRESENTATION_MEMORY_MS,
+  sameBytes,
   eventFromBytes,
   eventToBytes,
   statusToJson,
@@ -21,6 +26,7 @@ import {
 } from './outage.js';
 import { LIST_CHANNEL } from './pg-lease.js';
 import type {
+  Alert,
   CentralListType,
   CentralStore,
   CommitResult,
@@ -34,7 +40,13 @@ import type {
 import { PostgresLoanStore } from '../loans/postgres.js';
 import { LOANS_SCHEMA } from '../loans/sql.js';
 
-const SCHEMA = `
+/**
+ * Versioned migrations: entry i brings the schema from version i to i+1 (recorded in schema_version).
+ * Append only; never edit a released entry. Version 1 is the spine's schema (IF NOT EXISTS, so it also
+ * adopts a database made before versioning).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
 CREATE TABLE IF NOT EXISTS terminals (
   id TEXT PRIMARY KEY, role TEXT NOT NULL, alg TEXT NOT NULL, public_key BYTEA NOT NULL,
   secret_hash TEXT NOT NULL, mosquitto_hash TEXT NOT NULL, created_at BIGINT NOT NULL,
@@ -50,9 +62,61 @@ CREATE TABLE IF NOT EXISTS list_elements (
 CREATE INDEX IF NOT EXISTS list_elements_version ON list_elements (list_type, version);
 CREATE TABLE IF NOT EXISTS enrollment_codes (
   code_hash TEXT PRIMARY KEY, terminal TEXT NOT NULL, role TEXT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT);
-`;
+`,
+  // 2: retired terminals, quarantined seq conflicts, presentations seen (cross-terminal replay), alerts.
+  `
+ALTER TABLE terminals ADD COLUMN IF NOT EXISTS retired_at BIGINT;
+CREATE TABLE IF NOT EXISTS seq_conflicts (
+  terminal TEXT NOT NULL, seq BIGINT NOT NULL, body BYTEA NOT NULL, received_at BIGINT NOT NULL,
+  PRIMARY KEY (terminal, seq, body));
+CREATE TABLE IF NOT EXISTS presentations (
+  key TEXT PRIMARY KEY, terminal TEXT NOT NULL, seq BIGINT NOT NULL, received_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS presentations_age ON presentations (received_at);
+CREATE TABLE IF NOT EXISTS alerts (
+  id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, terminal TEXT NOT NULL, detail TEXT NOT NULL);
+`,
+  // 3: the library loans ledger, pending returns and loan conflicts (central/loans/sql.ts; IF NOT EXISTS:
+  // databases from before the numbered migrations already have them).
+  LOANS_SCHEMA('BIGINT'),
+];
+
+/** Serialises schema changes between workers starting at once. */
+const SCHEMA_LOCK = 7157;
 
 const num = (v: unknown): number => Number(v);
+
+/**
+ * Brings the database to the newest schema under a session advisory lock (several workers may start at
+ * once). The lock is released whether the migration succeeded or not: a failed migration must not leave
+ * the next worker waiting forever.
+ */
+async function migrate(client: pg.ClientBase): Promise<void> {
+  let locked = false;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+    locked = true;
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+    const current = r.rows[0]?.v ?? 0;
+    if (current > MIGRATIONS.length)
+      throw new Error(
+        `central database schema version ${current} is newer than this passgate (${MIGRATIONS.length}); upgrade passgate`,
+      );
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[v]!);
+        await client.query('INSERT INTO schema_version (version) VALUES ($1)', [v + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
+  }
+}
 
 export interface PostgresStoreOptions {
   poolSize?: number;
@@ -65,6 +129,16 @@ export interface PostgresStoreOptions {
 interface RunOptions {
   tx?: boolean;
   idempotent: boolean;
+}
+
+/** The terminal's acked seq, its row locked until the transaction ends (two workers never race on it). */
+async function lockAckedSeq(c: pg.PoolClient, terminal: string): Promise<number> {
+  const row = await c.query<{ acked_seq: string }>(
+    'SELECT acked_seq FROM terminals WHERE id = $1 FOR UPDATE',
+    [terminal],
+  );
+  if (!row.rows[0]) throw new Error(`unknown terminal ${terminal}`);
+  return num(row.rows[0].acked_seq);
 }
 
 export class PostgresCentralStore implements CentralStore {
@@ -111,23 +185,18 @@ export class PostgresCentralStore implements CentralStore {
       // A server that is down refuses at once; one that is unreachable must not hang a call forever.
       connectionTimeoutMillis: 5_000,
     });
+    // Every client keeps a listener for its whole life: pg-pool drops its own while a client is checked
+    // out, and an 'error' event with no listener ends the process.
+    pool.on('connect', (client) => client.on('error', (err) => this.tracker.failed(err)));
     pool.on('error', (err) => {
       // An idle client died (server restart): the pool drops it and connects anew on the next call.
       this.tracker.failed(err);
     });
     this.pool = pool;
     await this.run(
-      async (client) => {
-        // Several workers may start at once: serialise the schema creation. The lock is per session and
-        // this client is released, so unlock explicitly.
-        await client.query('SELECT pg_advisory_lock(7157)');
-        try {
-          await client.query(SCHEMA);
-          await client.query(LOANS_SCHEMA('BIGINT'));
-        } finally {
-          await client.query('SELECT pg_advisory_unlock(7157)');
-        }
-      },
+      // Several workers may start at once: migrate() serialises on an advisory lock and releases it
+      // whatever happens (the lock is per session and this client goes back to the pool).
+      (client) => migrate(client),
       { idempotent: true },
     ).catch(async (err: unknown) => {
       this.pool = undefined;
@@ -224,44 +293,149 @@ export class PostgresCentralStore implements CentralStore {
     ]);
   }
 
+  async setSecretHash(id: string, secretHash: string): Promise<void> {
+    await this.query('UPDATE terminals SET secret_hash = $1 WHERE id = $2', [secretHash, id]);
+  }
+
+  async retireTerminal(id: string, at: number): Promise<boolean> {
+    const r = await this.query('UPDATE terminals SET retired_at = coalesce(retired_at, $1) WHERE id = $2', [
+      at,
+      id,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
   async commitBatch(terminal: string, events: TerminalEvent[], receivedAt: number): Promise<CommitResult> {
     return this.tx(async (c) => {
-      const row = await c.query<{ acked_seq: string }>(
-        'SELECT acked_seq FROM terminals WHERE id = $1 FOR UPDATE',
-        [terminal],
-      );
-      if (!row.rows[0]) throw new Error(`unknown terminal ${terminal}`);
-      const before = num(row.rows[0].acked_seq);
-      const ins = await c.query(
+      const before = await lockAckedSeq(c, terminal);
+      const out: CommitResult = {
+        acked: before,
+        inserted: 0,
+        beyondAck: false,
+        conflicts: [],
+        crossTerminal: [],
+      };
+      if (events.length === 0) return out;
+      if (events[0]!.seq > before + 1) return { ...out, beyondAck: true };
+      const bodies = events.map((e) => Buffer.from(eventToBytes(e)));
+      const ins = await c.query<{ seq: string }>(
         `INSERT INTO events (terminal, seq, kind, at, received_at, body)
          SELECT $1, s, k, a, $2, b FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::bytea[]) AS u(s, k, a, b)
-         ON CONFLICT DO NOTHING`,
+         ON CONFLICT DO NOTHING RETURNING seq`,
         [
           terminal,
           receivedAt,
           events.map((e) => e.seq),
           events.map((e) => e.kind),
           events.map((e) => e.at),
-          events.map((e) => Buffer.from(eventToBytes(e))),
+          bodies,
         ],
       );
-      let acked = before;
-      const first = events[0]?.seq ?? 0;
-      if (first <= acked + 1) {
-        acked = Math.max(acked, events[events.length - 1]?.seq ?? acked);
-        const above = await c.query<{ seq: string }>(
-          'SELECT seq FROM events WHERE terminal = $1 AND seq > $2 ORDER BY seq LIMIT 10000',
-          [terminal, acked],
+      const inserted = new Set(ins.rows.map((r) => num(r.seq)));
+      out.inserted = inserted.size;
+      const repeated = events.filter((e) => !inserted.has(e.seq)).map((e) => e.seq);
+      if (repeated.length > 0) {
+        const held = await c.query<{ seq: string; body: Buffer }>(
+          'SELECT seq, body FROM events WHERE terminal = $1 AND seq = ANY($2::bigint[])',
+          [terminal, repeated],
         );
-        acked = advanceContiguous(
-          acked,
-          above.rows.map((r) => num(r.seq)),
-        );
-        if (acked !== before)
-          await c.query('UPDATE terminals SET acked_seq = $1 WHERE id = $2', [acked, terminal]);
+        const first = events[0]!.seq;
+        for (const h of held.rows) {
+          const seq = num(h.seq);
+          const body = bodies[seq - first]!;
+          if (sameBytes(h.body, body)) continue;
+          await c.query(
+            'INSERT INTO seq_conflicts (terminal, seq, body, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+            [terminal, seq, body, receivedAt],
+          );
+          out.conflicts.push(seq);
+        }
       }
-      return { acked, inserted: ins.rowCount ?? 0 };
+      for (const e of events) {
+        const key = inserted.has(e.seq) ? presentationKey(e) : undefined;
+        if (!key) continue;
+        const p = await c.query(
+          'INSERT INTO presentations (key, terminal, seq, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+          [key, terminal, e.seq, receivedAt],
+        );
+        if ((p.rowCount ?? 0) > 0) continue;
+        const by = await c.query<{ terminal: string; seq: string }>(
+          'SELECT terminal, seq FROM presentations WHERE key = $1',
+          [key],
+        );
+        const other = by.rows[0];
+        if (other && other.terminal !== terminal)
+          out.crossTerminal.push({
+            key,
+            seq: e.seq,
+            otherTerminal: other.terminal,
+            otherSeq: num(other.seq),
+          });
+      }
+      out.acked = ackAfter(before, events[events.length - 1]!.seq, out.conflicts);
+      if (out.acked !== before)
+        await c.query('UPDATE terminals SET acked_seq = $1 WHERE id = $2', [out.acked, terminal]);
+      await c.query('DELETE FROM presentations WHERE received_at < $1', [
+        receivedAt - PRESENTATION_MEMORY_MS,
+      ]);
+      return out;
     }, true);
+  }
+
+  async acceptGap(terminal: string, fromSeq: number, at: number): Promise<{ before: number; after: number }> {
+    return this.tx(async (c) => {
+      const before = await lockAckedSeq(c, terminal);
+      const after = Math.max(before, fromSeq - 1);
+      if (after !== before) {
+        await c.query('UPDATE terminals SET acked_seq = $1 WHERE id = $2', [after, terminal]);
+        const a = gapAlert(terminal, before, after, at);
+        await c.query('INSERT INTO alerts (at, kind, terminal, detail) VALUES ($1, $2, $3, $4)', [
+          a.at,
+          a.kind,
+          a.terminal,
+          JSON.stringify(a.detail),
+        ]);
+      }
+      return { before, after };
+    }, true);
+  }
+
+  async quarantined(terminal?: string): Promise<{ terminal: string; seq: number; receivedAt: number }[]> {
+    const r = terminal
+      ? await this.db.query<{ terminal: string; seq: string; received_at: string }>(
+          'SELECT terminal, seq, received_at FROM seq_conflicts WHERE terminal = $1 ORDER BY seq',
+          [terminal],
+        )
+      : await this.db.query<{ terminal: string; seq: string; received_at: string }>(
+          'SELECT terminal, seq, received_at FROM seq_conflicts ORDER BY terminal, seq',
+          [],
+        );
+    return r.rows.map((x) => ({ terminal: x.terminal, seq: num(x.seq), receivedAt: num(x.received_at) }));
+  }
+
+  async addAlert(a: Omit<Alert, 'id'>): Promise<void> {
+    await this.query('INSERT INTO alerts (at, kind, terminal, detail) VALUES ($1, $2, $3, $4)', [
+      a.at,
+      a.kind,
+      a.terminal,
+      JSON.stringify(a.detail),
+    ]);
+  }
+
+  async alerts(limit: number): Promise<Alert[]> {
+    const r = await this.db.query<{
+      id: string;
+      at: string;
+      kind: Alert['kind'];
+      terminal: string;
+      detail: string;
+    }>('SELECT id, at, kind, terminal, detail FROM alerts ORDER BY id DESC LIMIT $1', [limit]);
+    return r.rows.map(alertFromRow);
+  }
+
+  async alertCount(): Promise<number> {
+    const r = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM alerts');
+    return num(r.rows[0]?.n);
   }
 
   async eventCount(terminal?: string): Promise<number> {

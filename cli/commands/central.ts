@@ -1,21 +1,34 @@
 // `passgate central …`: start central, print fleet status, write a mosquitto config for scale-out.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readJsonObject } from '../../shared/files.js';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { adminTokenPath } from '../../central/admin-token.js';
-import { startCentral } from '../../central/index.js';
+import { startCentral, type Central } from '../../central/index.js';
 import { IssuerKeystore } from '../../issuer/keystore.js';
 import { LIST_KEY_FILE } from '../../central/list-key.js';
 import { toHex } from '../../shared/bytes.js';
 import type { KeyPair } from '../../shared/keys.js';
-import { fleetReport } from '../../central/fleet.js';
+import { fleetReport, type FleetReport } from '../../central/fleet.js';
 import { writeMosquittoConfig } from '../../central/mosquitto-config.js';
 import { openStore } from '../../central/store/open.js';
+import type { Alert } from '../../central/store/types.js';
+import { assertTerminalId } from '../../shared/ids.js';
 import { COMMANDS } from '../../shared/sync.js';
+import { printable } from '../printable.js';
 import { centralClient, centralOptions } from '../central-client.js';
-import { UsageError, UserError, optNum, optStr, str, type CommandSpec } from '../command.js';
-
-const RUNTIME_FILE = 'central.json';
+import { stopSignal } from '../signals.js';
+import { liveRuntime, pidAlive, readRuntime, removeRuntime, writeRuntime } from '../central-runtime.js';
+import {
+  UsageError,
+  UserError,
+  optNum,
+  optStr,
+  str,
+  type CommandIo,
+  type CommandSpec,
+  type ParsedCommand,
+} from '../command.js';
 
 function ago(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -29,37 +42,83 @@ const ISSUER_FILE = 'issuer.json';
  * (list-key.json, made on a first start without --issuer) or the issuer folder's (recorded in
  * issuer.json on a first start with --issuer). Mixing them up is refused.
  */
-function checkListKey(dataDir: string, issuerDir: string | undefined, listKey: KeyPair | undefined): void {
+function checkListKey(
+  dataDir: string,
+  issuerDir: string | undefined,
+  listKey: KeyPair | undefined,
+): () => void {
   const ownFile = join(dataDir, LIST_KEY_FILE);
   const issuerFile = join(dataDir, ISSUER_FILE);
   if (!listKey) {
     if (existsSync(issuerFile)) {
-      const rec = JSON.parse(readFileSync(issuerFile, 'utf8')) as { issuerDir?: string };
+      const rec = readJsonObject(issuerFile, 'issuer binding');
       throw new UsageError(
-        `${dataDir} signs lists with the list key of the issuer folder ${rec.issuerDir ?? '?'}: pass --issuer again`,
+        `${dataDir} signs lists with the list key of the issuer folder ${typeof rec.issuerDir === 'string' ? rec.issuerDir : '?'}: pass --issuer again`,
       );
     }
-    return;
+    return () => undefined;
   }
   const publicKey = toHex(listKey.publicKey);
-  const own = existsSync(ownFile)
-    ? (JSON.parse(readFileSync(ownFile, 'utf8')) as { publicKey?: unknown })
-    : undefined;
-  const rec = existsSync(issuerFile)
-    ? (JSON.parse(readFileSync(issuerFile, 'utf8')) as { listPublicKey?: unknown })
-    : undefined;
+  const own = existsSync(ownFile) ? readJsonObject(ownFile, "central's list key") : undefined;
+  const rec = existsSync(issuerFile) ? readJsonObject(issuerFile, 'issuer binding') : undefined;
   if ((own && own.publicKey !== publicKey) || (rec && rec.listPublicKey !== publicKey))
     throw new UserError(
       `${dataDir} already signs lists with another list key, and the terminals enrolled there pin it. ` +
         `Use a new --data folder for --issuer ${issuerDir}, or start with the issuer folder used before.`,
     );
-  if (!rec) {
+  // Recorded once central has started: a failed start leaves no binding behind.
+  return () => {
+    if (rec) return;
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(
       issuerFile,
       JSON.stringify({ issuerDir: resolve(issuerDir!), listPublicKey: publicKey }, null, 2) + '\n',
     );
+  };
+}
+
+/** A port from the option, else the environment variable (documented for tests and scripts), else undefined. */
+function portOption(cmd: ParsedCommand, name: string, env: string): number | undefined {
+  const fromOption = optNum(cmd, name);
+  const raw =
+    fromOption ??
+    (process.env[env] !== undefined && process.env[env] !== '' ? Number(process.env[env]) : undefined);
+  if (raw === undefined) return undefined;
+  if (!Number.isInteger(raw) || raw < 0 || raw > 65535)
+    throw new UsageError(
+      `${fromOption !== undefined ? `--${name}` : env} must be a port number from 0 to 65535 (0 = any free port), got ${fromOption ?? process.env[env]}`,
+    );
+  return raw;
+}
+
+/** --broker with the secret from --broker-secret-file (so it never has to be typed or printed). */
+function brokerUrl(url: string | undefined, secretFile: string | undefined): string | undefined {
+  if (secretFile !== undefined && url === undefined)
+    throw new UsageError('--broker-secret-file goes with --broker');
+  if (url === undefined || secretFile === undefined) return url;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--broker must be a URL such as mqtt://central@HOST:1883, got "${url}"`);
   }
+  if (!existsSync(secretFile)) throw new UserError(`--broker-secret-file: ${secretFile} does not exist`);
+  u.username ||= 'central';
+  u.password = encodeURIComponent(readFileSync(secretFile, 'utf8').trim());
+  return u.toString();
+}
+
+/** Remembers what is in a folder now, to remove what a failed start added (and the folder, if it made it). */
+function newEntries(dir: string): { remove(): void } {
+  const existed = existsSync(dir);
+  const before = new Set(existed ? readdirSync(dir) : []);
+  return {
+    remove() {
+      if (!existed) return rmSync(dir, { recursive: true, force: true });
+      for (const name of existsSync(dir) ? readdirSync(dir) : [])
+        if (!before.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
+    },
+  };
 }
 
 const start: CommandSpec = {
@@ -71,7 +130,10 @@ const start: CommandSpec = {
     'http-port': { type: 'number', description: 'admin API port on 127.0.0.1 (default 8480)' },
     'tls-cert': { type: 'string', description: 'PEM certificate: serve MQTT over TLS' },
     'tls-key': { type: 'string', description: 'PEM private key for --tls-cert' },
-    broker: { type: 'string', description: 'external broker mqtt://central:SECRET@HOST:PORT (scale-out)' },
+    broker: {
+      type: 'string',
+      description: 'external broker mqtt://central@HOST:PORT (scale-out; secret from --broker-secret-file)',
+    },
     db: { type: 'string', description: 'postgres://… (default: SQLite in the data folder)' },
     worker: { type: 'string', description: 'worker name (scale-out)' },
     issuer: {
@@ -81,6 +143,10 @@ const start: CommandSpec = {
     'public-mqtt-url': {
       type: 'string',
       description: 'broker URL told to terminals at enrollment, e.g. mqtts://central.example:8883',
+    },
+    'broker-secret-file': {
+      type: 'string',
+      description: "file with central's broker secret for --broker (from `central mosquitto-config`)",
     },
     'scrypt-cost': {
       type: 'number',
@@ -93,64 +159,87 @@ const start: CommandSpec = {
   },
   help: `Examples:
   passgate central start --data ./central --issuer ./issuer
-  passgate central start --data ./w1 --broker mqtt://central:SECRET@10.0.0.5:1883 --db postgres://u@db/passgate
+  passgate central start --data ./w1 --broker mqtt://central@10.0.0.5:1883 --broker-secret-file ./mq/central.secret --db postgres://u@db/passgate
 Prints one ready line on stdout (with --json: {"ready":true,"mqttPort":…,"httpPort":…,…}); logs go to stderr.
-The admin API needs the token in DATA/admin.token (created on first start, 0600).
-Stops cleanly on Ctrl-C or SIGTERM.`,
+Ports: --mqtt-port and --http-port, else the environment variables PASSGATE_MQTT_PORT and PASSGATE_HTTP_PORT,
+else 1883 and 8480 (0 = any free port). The pid and the bound ports go to DATA/central.json, where the other
+commands find them (--central-data DATA). The admin API needs the token in DATA/admin.token (0600).
+If the start fails (a port in use …) it exits 2 at once and leaves the data folder as it was.
+Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and it says "central stopped".`,
   async run(cmd, io) {
     const cert = optStr(cmd, 'tls-cert');
     const key = optStr(cmd, 'tls-key');
     if (!!cert !== !!key)
       throw new UserError('--tls-cert and --tls-key go together: give both, or neither for plain TCP');
     const dataDir = str(cmd, 'data');
-    const broker = optStr(cmd, 'broker');
     const db = optStr(cmd, 'db');
     const worker = optStr(cmd, 'worker');
-    const mqttPort = optNum(cmd, 'mqtt-port');
-    const httpPort = optNum(cmd, 'http-port');
+    const mqttPort = portOption(cmd, 'mqtt-port', 'PASSGATE_MQTT_PORT');
+    const httpPort = portOption(cmd, 'http-port', 'PASSGATE_HTTP_PORT');
     const scryptCost = optNum(cmd, 'scrypt-cost');
     const beaconEvery = optNum(cmd, 'beacon-every');
     if (beaconEvery !== undefined && (beaconEvery < 0 || beaconEvery > 86_400))
       throw new UsageError('--beacon-every must be 0 … 86400 seconds');
     const publicMqttUrl = optStr(cmd, 'public-mqtt-url');
+    const broker = brokerUrl(optStr(cmd, 'broker'), optStr(cmd, 'broker-secret-file'));
+    const already = liveRuntime(dataDir);
+    if (already)
+      throw new UserError(
+        `central already runs with data folder ${dataDir} (pid ${already.pid}); stop it first (kill ${already.pid})`,
+      );
     const issuerDir = optStr(cmd, 'issuer');
     const issuer = issuerDir !== undefined ? IssuerKeystore.open(issuerDir) : undefined;
-    checkListKey(dataDir, issuerDir, issuer?.listKey);
-    const central = await startCentral({
-      dataDir,
-      // logs to stderr, so stdout keeps the plain-words (or --json) output
-      logger: pino({ name: 'central' }, pino.destination(2)),
-      ...(mqttPort !== undefined ? { mqttPort } : {}),
-      ...(httpPort !== undefined ? { httpPort } : {}),
-      ...(cert && key ? { tls: { certFile: cert, keyFile: key } } : {}),
-      ...(broker ? { broker } : {}),
-      ...(db ? { db } : {}),
-      ...(worker ? { workerId: worker } : {}),
-      ...(scryptCost !== undefined ? { scryptCost } : {}),
-      ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
-      ...(publicMqttUrl ? { publicMqttUrl } : {}),
-      ...(issuer ? { listKey: issuer.listKey } : {}),
-    }).catch((err: Error) => {
-      throw new UserError(`central could not start: ${err.message}`);
-    });
+    const recordIssuer = checkListKey(dataDir, issuerDir, issuer?.listKey);
+    // Whatever this start creates is removed again if it fails: a retry starts from the same state.
+    const created = newEntries(dataDir);
+    let central: Central | undefined;
     let trustVersion: number | undefined;
-    if (issuer) {
-      const k = issuer.trustedKey();
-      // idempotent: an already trusted key makes no new trust-list version
-      await central.trustIssuerKey({ alg: k.alg, publicKey: k.publicKey, issuer: k.issuer });
-      // Revocations made in the folder come along, and central's list versions move past the folder's.
-      const adopted = await central.adoptIssuerFolder({
-        revoked: issuer.revoked,
-        suspended: issuer.suspended,
-        versions: issuer.versions,
+    try {
+      central = await startCentral({
+        dataDir,
+        // logs to stderr, so stdout keeps the plain-words (or --json) output
+        logger: pino({ name: 'central' }, pino.destination(2)),
+        ...(mqttPort !== undefined ? { mqttPort } : {}),
+        ...(httpPort !== undefined ? { httpPort } : {}),
+        ...(cert && key ? { tls: { certFile: cert, keyFile: key } } : {}),
+        ...(broker ? { broker } : {}),
+        ...(db ? { db } : {}),
+        ...(worker ? { workerId: worker } : {}),
+        ...(scryptCost !== undefined ? { scryptCost } : {}),
+        ...(beaconEvery !== undefined ? { beaconEveryMs: Math.round(beaconEvery * 1000) } : {}),
+        ...(publicMqttUrl ? { publicMqttUrl } : {}),
+        ...(issuer ? { listKey: issuer.listKey, cardKey: issuer.cardKey() } : {}),
       });
-      trustVersion = adopted.trust;
+      if (issuer) {
+        const k = issuer.trustedKey();
+        // idempotent: an already trusted key makes no new trust-list version
+        await central.trustIssuerKey({ alg: k.alg, publicKey: k.publicKey, issuer: k.issuer });
+        // Revocations made in the folder come along, and central's list versions move past the folder's.
+        const adopted = await central.adoptIssuerFolder({
+          revoked: issuer.revoked,
+          suspended: issuer.suspended,
+          versions: issuer.versions,
+        });
+        trustVersion = adopted.trust;
+      }
+      recordIssuer();
+    } catch (err) {
+      await central?.stop().catch(() => undefined);
+      created.remove();
+      throw new UserError(
+        `central could not start: ${(err as Error).message}` +
+          ((err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+            ? ' (another program uses that port: stop it, or pick another with --mqtt-port / --http-port, 0 = any free port)'
+            : '') +
+          `. Nothing was left behind in ${dataDir}.`,
+      );
     }
-    const runtime = join(dataDir, RUNTIME_FILE);
-    writeFileSync(
-      runtime,
-      JSON.stringify({ pid: process.pid, mqttPort: central.mqttPort, httpPort: central.httpPort }) + '\n',
-    );
+    writeRuntime(dataDir, {
+      pid: process.pid,
+      mqttPort: central.mqttPort,
+      httpPort: central.httpPort,
+      startedAt: Date.now(),
+    });
     const ready = {
       ok: true,
       ready: true,
@@ -166,73 +255,203 @@ Stops cleanly on Ctrl-C or SIGTERM.`,
     if (io.json) io.out(JSON.stringify(ready));
     else
       io.out(
-        `central is running: terminals connect to ${central.mqttUrl}` +
+        `central is running (pid ${process.pid}): terminals connect to ${central.mqttUrl}` +
           (ready.adminUrl ? `, admin API on ${ready.adminUrl} (token in ${ready.adminTokenFile})` : '') +
           (issuer ? `; trusts issuer "${issuer.issuer}" (trust list v${trustVersion})` : '') +
-          '. Ctrl-C stops it.',
+          `. Stop it with Ctrl-C or \`kill ${process.pid}\`.`,
       );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await central.stop();
-    rmSync(runtime, { force: true });
+    await stopSignal(() => io.err('central is stopping (every step has a time limit); please wait'));
+    const clean = await central.stop();
+    removeRuntime(dataDir);
+    if (io.json) io.out(JSON.stringify({ ok: true, stopped: true, clean }));
+    else
+      io.out(
+        clean ? 'central stopped.' : 'central stopped (some parts did not finish in time; see the log).',
+      );
     return 0;
   },
 };
 
 const status: CommandSpec = {
   name: 'central status',
-  summary: 'print the fleet: terminals online/offline, last seen, outbox lag, list versions, clock',
+  summary: 'print the fleet: is central running, terminals online/offline, last seen, outbox lag, lists',
   options: {
-    data: { type: 'string', description: 'central data folder', required: true },
+    data: { type: 'string', description: "central's data folder (same as --central-data)" },
+    'central-data': {
+      type: 'string',
+      description: "central's data folder (as given to `central start --data`)",
+    },
     db: { type: 'string', description: 'postgres://… when central uses PostgreSQL' },
+    central: { type: 'string', description: 'admin API URL of a central elsewhere (with --token)' },
+    token: { type: 'string', description: 'admin token for --central' },
+    wait: {
+      type: 'number',
+      description: 'wait up to N seconds for central to be running and answering (after `central start &`)',
+    },
   },
+  help: `Reads central's store in the data folder, and DATA/central.json to tell whether central runs (its pid).
+Exit 0 when central is running, 1 when it is not (the report then shows the data as central last wrote it).
+Outbox lag = a terminal's last seq in its latest status minus the seq central has stored from it.`,
   async run(cmd, io) {
-    const dataDir = str(cmd, 'data');
+    const dataDir = optStr(cmd, 'data') ?? optStr(cmd, 'central-data');
+    if (optStr(cmd, 'central') !== undefined) {
+      // A central elsewhere: ask its admin API (GET /status); it answers, so it runs.
+      const client = centralClient(cmd);
+      const st = await client.request<
+        FleetReport & { lists: Record<string, { version: number }>; events: number }
+      >('/status');
+      const lists = Object.fromEntries(Object.entries(st.lists).map(([t, l]) => [t, l.version]));
+      const { lists: _l, events, ...report } = st;
+      printStatus(io, { running: true, url: client.url, lists, events, report });
+      return 0;
+    }
+    if (dataDir === undefined)
+      throw new UsageError("give --data DIR (central's data folder) or --central URL with --token");
     const db = optStr(cmd, 'db');
-    if (!db && !existsSync(join(dataDir, 'central.db')))
+    const wait = optNum(cmd, 'wait');
+    if (wait !== undefined) {
+      if (!(wait >= 0 && wait <= 3600)) throw new UsageError('--wait must be seconds from 0 to 3600');
+      if (!(await waitForCentral(dataDir, wait * 1000)))
+        throw new UserError(
+          `central did not start with data folder ${dataDir} within ${wait} s; see its log`,
+        );
+    }
+    const dbFile = join(dataDir, 'central.db');
+    if (!db && !existsSync(dbFile))
       throw new UserError(
         `no central store in ${dataDir}: start central there first (passgate central start --data ${dataDir})`,
       );
-    const store = openStore(db, join(dataDir, 'central.db'));
+    const runtime = readRuntime(dataDir);
+    const running = runtime !== undefined && pidAlive(runtime.pid);
+    const store = openStore(db, dbFile);
     await store.init();
     try {
-      const report = fleetReport(await store.terminals(), Date.now());
+      const now = Date.now();
+      const report = fleetReport(await store.terminals(), now);
       const lists: Record<string, number> = {};
-      for (const t of ['trust', 'revocation'] as const) lists[t] = (await store.listState(t)).version;
+      for (const t of ['trust', 'revocation', 'cards'] as const)
+        lists[t] = (await store.listState(t)).version;
       const events = await store.eventCount();
-      const running = existsSync(join(dataDir, RUNTIME_FILE))
-        ? (JSON.parse(readFileSync(join(dataDir, RUNTIME_FILE), 'utf8')) as { pid: number })
-        : undefined;
-      if (io.json) {
-        io.out(JSON.stringify({ ok: true, running: !!running, lists, events, ...report }));
-        return 0;
-      }
-      io.out(
-        `central ${running ? `is running (pid ${running.pid})` : 'is not running'} · ${events} events stored · ` +
-          `lists: trust v${lists.trust}, revocation v${lists.revocation}`,
-      );
-      io.out(`${report.terminals.length} terminals: ${report.online} online, ${report.offline} offline`);
-      for (const t of report.terminals) {
-        const listText = Object.entries(t.lists ?? {})
-          .map(([k, v]) => `${k} v${v.version}`)
-          .join(', ');
-        io.out(
-          `  ${t.id.padEnd(20)} ${t.role.padEnd(10)} ${(t.online ? 'online' : 'offline').padEnd(8)}` +
-            ` last seen ${t.lastSeen ? ago(Date.now() - t.lastSeen) : 'never'}` +
-            ` · acked seq ${t.ackedSeq}` +
-            (t.outboxLag !== undefined ? ` · outbox lag ${t.outboxLag}` : '') +
-            (listText ? ` · ${listText}` : '') +
-            (t.clock ? ` · clock ${t.clock}` : ''),
-        );
-      }
-      return 0;
+      const alerts = { total: await store.alertCount(), recent: await store.alerts(10) };
+      // Without a running central nobody updates the store: say how old what it shows is.
+      const dataAt = db ? undefined : lastWrite(dbFile);
+      if (!running) for (const t of report.terminals) t.online = false;
+      if (!running) [report.online, report.offline] = [0, report.terminals.length];
+      printStatus(io, {
+        running,
+        ...(running ? { pid: runtime.pid, startedAt: runtime.startedAt } : {}),
+        ...(runtime && !running ? { stalePid: runtime.pid } : {}),
+        ...(dataAt !== undefined ? { dataAt } : {}),
+        lists,
+        events,
+        report,
+        alerts,
+      });
+      return running ? 0 : 1;
     } finally {
       await store.close();
     }
   },
 };
+
+interface StatusView {
+  running: boolean;
+  pid?: number;
+  startedAt?: number;
+  /** The pid of a central.json whose process is gone. */
+  stalePid?: number;
+  dataAt?: number;
+  url?: string;
+  lists: Record<string, number>;
+  events: number;
+  report: FleetReport;
+  alerts?: { total: number; recent: Alert[] };
+}
+
+function printStatus(io: CommandIo, v: StatusView): void {
+  const { running, lists, events, report } = v;
+  const now = Date.now();
+  if (io.json) {
+    const { report: r, stalePid: _stale, ...rest } = v;
+    io.out(JSON.stringify({ ok: running, ...rest, ...r }));
+    return;
+  }
+  io.out(
+    (running
+      ? `central is running` +
+        (v.pid !== undefined ? ` (pid ${v.pid}, started ${ago(now - (v.startedAt ?? now))})` : ` at ${v.url}`)
+      : `central is NOT running` +
+        (v.stalePid !== undefined ? ` (pid ${v.stalePid} is gone: it did not stop cleanly)` : '') +
+        (v.dataAt !== undefined ? `; this is the data it last wrote, ${ago(now - v.dataAt)}` : '')) +
+      ` · ${events} events stored · lists: trust v${lists.trust}, revocation v${lists.revocation}, cards v${lists.cards}`,
+  );
+  io.out(
+    `${report.terminals.length} terminals: ` +
+      (running
+        ? `${report.online} online, ${report.offline} offline`
+        : 'state unknown while central is down'),
+  );
+  // Everything below that a terminal reported goes through printable(): no escape sequences.
+  for (const t of report.terminals) {
+    const listText = Object.entries(t.lists ?? {})
+      .map(([k, l]) => `${printable(k, 16)} v${l.version}`)
+      .join(', ');
+    io.out(
+      `  ${printable(t.id).padEnd(20)} ${printable(t.role, 16).padEnd(10)} ${(running ? (t.online ? 'online' : 'offline') : '?').padEnd(8)}` +
+        ` last seen ${t.lastSeen ? ago(now - t.lastSeen) : 'never'}` +
+        ` · stored up to seq ${t.ackedSeq}` +
+        (t.outboxLag !== undefined
+          ? ` · outbox lag ${t.outboxLag}${t.statusAt !== undefined ? ` (status ${ago(now - t.statusAt)})` : ''}`
+          : '') +
+        (listText ? ` · ${listText}` : '') +
+        (t.clock ? ` · clock ${printable(t.clock, 16)}` : ''),
+    );
+    const readers = Object.entries(t.readers ?? {});
+    if (readers.length > 0)
+      io.out(
+        `      readers: ${readers.map(([name, state]) => `${printable(name, 64)} ${printable(String(state), 32)}`).join(', ')}`,
+      );
+  }
+  const alerts = v.alerts;
+  if (alerts && alerts.total > 0) {
+    io.out(`${alerts.total} alerts (newest first; all on GET /alerts):`);
+    for (const a of alerts.recent)
+      io.out(
+        `  ${new Date(a.at).toISOString()} ${a.kind} ${printable(a.terminal)} ` +
+          printable(
+            Object.entries(a.detail)
+              .map(([k, val]) => `${k}=${String(val)}`)
+              .join(' '),
+            200,
+          ),
+      );
+  }
+}
+
+/** Newest modification time of the SQLite store and its WAL. */
+function lastWrite(dbFile: string): number | undefined {
+  let latest: number | undefined;
+  for (const f of [dbFile, `${dbFile}-wal`])
+    if (existsSync(f)) latest = Math.max(latest ?? 0, statSync(f).mtimeMs);
+  return latest;
+}
+
+/** Polls DATA/central.json and the admin API's /healthz until central answers, or the time is up. */
+async function waitForCentral(dataDir: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = liveRuntime(dataDir);
+    if (r) {
+      if (r.httpPort <= 0) return true;
+      const ok = await fetch(`http://127.0.0.1:${r.httpPort}/healthz`, { signal: AbortSignal.timeout(1000) })
+        .then((res) => res.ok)
+        .catch(() => false);
+      if (ok) return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 const mosquittoConfig: CommandSpec = {
   name: 'central mosquitto-config',
@@ -246,7 +465,7 @@ const mosquittoConfig: CommandSpec = {
       description: 'folder for passgate.conf, passwd, acl, central.secret and data/',
       required: true,
     },
-    broker: { type: 'string', description: 'HOST:PORT of the mosquitto, to print the URL for workers' },
+    broker: { type: 'string', description: 'HOST:PORT of the mosquitto, for the worker command it prints' },
   },
   help: `In mosquitto.conf: your listener lines and \`include_dir OUT\` (loads OUT/passgate.conf: no anonymous
 access, password_file OUT/passwd, acl_file OUT/acl, persistence in OUT/data/ so retained lists survive a
@@ -257,7 +476,8 @@ broker restart, no queue limit). Run again after adding terminals, then send mos
     await store.init();
     try {
       const files = await writeMosquittoConfig(store, str(cmd, 'out'));
-      const url = files.centralUrl(optStr(cmd, 'broker') ?? 'HOST:1883');
+      // The URL without the secret: central's broker secret stays in its 0600 file, never on screen.
+      const url = `mqtt://central@${optStr(cmd, 'broker') ?? 'HOST:1883'}`;
       if (io.json)
         io.out(
           JSON.stringify({
@@ -265,12 +485,14 @@ broker restart, no queue limit). Run again after adding terminals, then send mos
             passwordFile: files.passwordFile,
             aclFile: files.aclFile,
             confFile: files.confFile,
-            centralUrl: url,
+            centralSecretFile: files.centralSecretFile,
+            brokerUrl: url,
           }),
         );
       else
         io.out(
-          `wrote ${files.confFile}, ${files.passwordFile} and ${files.aclFile}. Start each worker with:\n  passgate central start --data DIR --broker '${url}' --db postgres://…`,
+          `wrote ${files.confFile}, ${files.passwordFile}, ${files.aclFile} and ${files.centralSecretFile} (central's broker secret, 0600).\n` +
+            `Start each worker with:\n  passgate central start --data DIR --broker ${url} --broker-secret-file ${files.centralSecretFile} --db postgres://…`,
         );
       return 0;
     } finally {
@@ -299,6 +521,7 @@ const command: CommandSpec = {
 Commands are not queued: a terminal that is offline now never gets it (send it again when it is back).`,
   async run(cmd, io) {
     const terminal = str(cmd, 'terminal');
+    assertTerminalId(terminal, '--terminal');
     const word = str(cmd, 'command');
     if (!(COMMANDS as readonly string[]).includes(word))
       throw new UsageError(`--command must be one of ${COMMANDS.join(', ')}, got "${word}"`);
@@ -316,4 +539,56 @@ Commands are not queued: a terminal that is offline now never gets it (send it a
   },
 };
 
-export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig, command];
+const acceptGap: CommandSpec = {
+  name: 'central accept-gap',
+  summary: 'disaster recovery: let a terminal continue from SEQ, recording the events before it as lost',
+  options: {
+    terminal: { type: 'string', description: 'terminal id', required: true },
+    from: { type: 'number', description: 'the first seq the terminal still holds', required: true },
+    ...centralOptions,
+  },
+  help: `Only after central was restored from an older backup (or lost its database) while terminals had
+already deleted events the newer copy acknowledged: central then refuses their batches (alert
+batch_beyond_ack) instead of silently skipping the missing seqs. The gap is recorded as a
+gap_accepted alert with the missing range. Example:
+  passgate central accept-gap --central-data ./central --terminal gate-north-1 --from 5001`,
+  async run(cmd, io) {
+    const terminal = str(cmd, 'terminal');
+    const from = optNum(cmd, 'from');
+    if (from === undefined || !Number.isSafeInteger(from) || from < 1)
+      throw new UsageError('--from must be a positive integer: the first seq the terminal still holds');
+    const client = centralClient(cmd);
+    const r = await client.request<{ before: number; after: number }>('/accept-gap', { terminal, from });
+    if (io.json) io.out(JSON.stringify({ ok: true, terminal, ...r, missing: r.after - r.before }));
+    else
+      io.out(
+        r.after === r.before
+          ? `nothing to accept: central already holds ${terminal}'s events up to seq ${r.before}.`
+          : `${terminal} continues from seq ${r.after + 1}; seqs ${r.before + 1}-${r.after} (${r.after - r.before} events) are recorded as lost (alert gap_accepted).`,
+      );
+    return 0;
+  },
+};
+
+const retire: CommandSpec = {
+  name: 'central retire',
+  summary: 'retire a terminal id: revoke its MQTT user, keep its events; the id is not reused',
+  options: {
+    terminal: { type: 'string', description: 'terminal id', required: true },
+    ...centralOptions,
+  },
+  help: `Example:
+  passgate central retire --central-data ./central --terminal term-z
+Its live connection is closed and it cannot log in again; its events stay in central's store.
+With an external mosquitto, run \`passgate central mosquitto-config\` again and reload mosquitto.`,
+  async run(cmd, io) {
+    const terminal = str(cmd, 'terminal');
+    const client = centralClient(cmd);
+    const r = await client.request<{ retiredAt: number }>('/retire', { terminal });
+    if (io.json) io.out(JSON.stringify({ ok: true, terminal, retiredAt: r.retiredAt }));
+    else io.out(`retired ${terminal}: its MQTT user is revoked; its events are kept.`);
+    return 0;
+  },
+};
+
+export const centralCommands: CommandSpec[] = [start, status, mosquittoConfig, command, acceptGap, retire];

@@ -5,12 +5,11 @@ import { join, resolve } from 'node:path';
 import type { EnrollmentResult } from '../../shared/admin-api.js';
 import { writeJsonAtomic } from '../../shared/files.js';
 import { toHex } from '../../shared/bytes.js';
-import { ConfigError, loadConfig, ROLES } from '../../terminal/config.js';
+import { assertGate, isRole, ROLES } from '../../shared/ids.js';
+import { ConfigError, loadConfig } from '../../terminal/config.js';
 import { KeyFileError, loadSigningKey, writeSigningKey } from '../../terminal/keys.js';
 import { centralClient, DEFAULT_CENTRAL_URL } from '../central-client.js';
 import { UsageError, UserError, optStr, str, type CommandSpec, type ParsedCommand } from '../command.js';
-
-const GATE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The code from --code, --code=CODE or the one positional argument: exactly one of them. */
 function enrollmentCodeArgument(cmd: ParsedCommand): string {
@@ -37,6 +36,10 @@ export const enroll: CommandSpec = {
     },
     dir: { type: 'string', required: true, description: "the terminal's folder (key, secret, database)" },
     gate: { type: 'string', description: 'gate name used in events (default: the terminal id)' },
+    'central-data': {
+      type: 'string',
+      description: "central's data folder, when enrolling on central's host (its port is read there)",
+    },
     central: { type: 'string', description: `central admin API URL (default ${DEFAULT_CENTRAL_URL})` },
     'mqtt-url': { type: 'string', description: 'broker URL to use instead of the one central announces' },
     'ca-file': {
@@ -54,8 +57,7 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
     const code = enrollmentCodeArgument(cmd);
     const dir = resolve(str(cmd, 'dir'));
     const gate = optStr(cmd, 'gate');
-    if (gate !== undefined && !GATE.test(gate))
-      throw new UsageError('--gate must be 1-64 letters, digits or ._-');
+    if (gate !== undefined) assertGate(gate, '--gate');
     const configFile = join(dir, 'terminal.json');
     if (existsSync(configFile))
       throw new UserError(`${configFile} already exists: this folder is enrolled (use another --dir)`);
@@ -75,12 +77,19 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       alg: 'EdDSA',
     });
     const role = r.config.role;
-    if (!(ROLES as readonly string[]).includes(role))
+    if (!isRole(role))
       throw new UserError(
         `central enrolled ${r.terminalId} with role "${role}", which this terminal cannot run (${ROLES.join(', ')})`,
       );
     const secretFile = join(dir, 'mqtt.secret');
     writeFileSync(secretFile, r.password + '\n', { mode: 0o600 });
+    // The fleet card key hashes card UIDs the way central's cards list does: a secret, owner-only.
+    const cardKeyFile = join(dir, 'card-key.hex');
+    if (r.cardKey !== undefined) {
+      if (!/^[0-9a-f]{64}$/i.test(r.cardKey))
+        throw new UserError('central sent a card key that is not 64 hex characters');
+      writeFileSync(cardKeyFile, r.cardKey + '\n', { mode: 0o600 });
+    }
     const mqttUrl = optStr(cmd, 'mqtt-url') ?? r.mqtt.url;
     const caFile = optStr(cmd, 'ca-file');
     writeJsonAtomic(configFile, {
@@ -90,8 +99,9 @@ Writes DIR/mqtt.secret (0600) and DIR/terminal.json; edit terminal.json for inpu
       dataDir: dir,
       listPublicKey: r.listKey,
       signingKeyFile: keyFile,
-      // A keyboard-wedge scanner types codes on stdin; hardware inputs are configured in terminal.json.
-      inputs: { stdin: true },
+      ...(r.cardKey !== undefined ? { cardKeyFile } : {}),
+      // A keyboard-wedge scanner types codes on stdin; add hardware inputs to this list (docs/hardware.md).
+      inputs: [{ type: 'stdin' }],
       mqtt: {
         url: mqttUrl,
         username: r.username,

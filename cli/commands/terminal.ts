@@ -12,10 +12,21 @@ import { KeyFileError, writeSigningKey } from '../../terminal/keys.js';
 import { applySignedListBytes } from '../../terminal/lists.js';
 import { createTerminalLogger } from '../../terminal/logger.js';
 import { buildReport } from '../../terminal/status.js';
+import { readJsonObject } from '../../shared/files.js';
 import { damagedDatabases } from '../../terminal/store/damaged-files.js';
 import { recoverStore, type RecoveryReport } from '../../terminal/store/recover.js';
 import { SqliteStore, StoreCorruptError } from '../../terminal/store/sqlite.js';
-import { CheckFailed, UserError, optStr, str, type CommandIo, type CommandSpec } from '../command.js';
+import {
+  CheckFailed,
+  UsageError,
+  UserError,
+  optNum,
+  optStr,
+  str,
+  type CommandIo,
+  type CommandSpec,
+} from '../command.js';
+import { stopSignal } from '../signals.js';
 import { enroll } from './terminal-enroll.js';
 
 const configOption = { type: 'string' as const, required: true, description: 'terminal config file (JSON)' };
@@ -54,21 +65,44 @@ function print(io: CommandIo, value: unknown, human: string): void {
 
 const TYPE_ORDER: ListType[] = ['trust', 'revocation', 'cards', 'library'];
 
+/** After stdin ended, how long a terminal waits for central to store its events before it stops. */
+const DRAIN_ON_EOF_MS = 10_000;
+
 const start: CommandSpec = {
   name: 'terminal start',
-  summary: 'run the terminal daemon (inputs → verify → policy → outbox → gate) until SIGTERM/SIGINT',
-  options: { config: configOption },
+  summary: 'run the terminal daemon (inputs → verify → policy → outbox → gate) until stopped',
+  options: {
+    config: configOption,
+    'wait-lists': {
+      type: 'number',
+      description:
+        'before reading input, wait up to N seconds for the lists central announced (for piped codes)',
+    },
+  },
   help: `
 Prints one ready line (with --json: {"ready":true,"tcpPort":…,"httpPort":…}) on stdout, then one line
 per decision from the console output. Logs (JSON, one line per decision with its reason code) go to stderr.
-Exit 0 after a clean shutdown; 1 when the keys or the database are not usable (a damaged database: run
-\`passgate terminal recover\`); 2 for a usage or config problem. The message says why.`,
+Stopping: Ctrl-C or SIGTERM (kill PID). When stdin is the only input, the end of stdin stops it too (a pipe
+that closes, Ctrl-D): it first waits up to ${DRAIN_ON_EOF_MS / 1000} s for central to store its events.
+Every shutdown step is bounded (2 s), so it stops even when central does not answer; it then says
+"terminal stopped". Exit 0 after a stop; 1 when the keys or the database are not usable (a damaged
+database: run \`passgate terminal recover\`); 2 for a usage or config problem. The message says why.
+Example: passgate wallet present --file w.json | passgate terminal start --config DIR/terminal.json --wait-lists 10`,
   async run(cmd, io) {
     const c = config(str(cmd, 'config'));
+    const waitLists = optNum(cmd, 'wait-lists');
+    if (waitLists !== undefined && !(waitLists >= 0 && waitLists <= 3600))
+      throw new UsageError('--wait-lists must be seconds from 0 to 3600');
     const logger = createTerminalLogger(c.log.level, c.terminalId);
+    let inputsEnded: () => void = () => undefined;
+    const ended = new Promise<'eof'>((resolve) => (inputsEnded = () => resolve('eof')));
     let running;
     try {
-      running = await startTerminal(c, { logger });
+      running = await startTerminal(c, {
+        logger,
+        onInputsEnded: () => inputsEnded(),
+        ...(waitLists !== undefined ? { waitListsMs: waitLists * 1000 } : {}),
+      });
     } catch (err) {
       if (err instanceof StoreCorruptError || err instanceof KeyFileError) throw new CheckFailed(err.message);
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
@@ -88,21 +122,26 @@ Exit 0 after a clean shutdown; 1 when the keys or the database are not usable (a
       io,
       ready,
       `passgate terminal ${c.terminalId} ready (${c.role}, gate ${c.gate})` +
-        (running.tcpPort ? `; lines on tcp ${c.inputs.tcp?.host}:${running.tcpPort}` : '') +
-        `; health http://${c.http.host}:${running.httpPort}/healthz`,
+        (running.tcpPort
+          ? `; lines on tcp ${c.inputs.find((i) => i.type === 'tcp')?.host ?? '127.0.0.1'}:${running.tcpPort}`
+          : '') +
+        `; health http://${c.http.host}:${running.httpPort}/healthz; stop with Ctrl-C or kill ${process.pid}`,
     );
-    await new Promise<void>((resolve) => {
-      const onSignal = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        resolve();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
-    await running.stop();
-    logger.info('stopped cleanly');
+    const why = await Promise.race([
+      ended,
+      stopSignal(() => logger.info('already stopping (every step has a time limit)')),
+    ]);
+    logger.info({ why }, 'shutting down');
+    // Input ended (a pipe): hand the decisions to central before going, if there is a central.
+    if (why === 'eof' && c.mqtt && !(await running.waitForDrain(DRAIN_ON_EOF_MS)))
+      logger.warn({ outboxDepth: running.report().outboxDepth }, 'events still waiting for central');
+    const clean = await running.stop();
+    logger.info({ clean }, clean ? 'stopped cleanly' : 'stopped (some steps did not finish in time)');
+    if (io.json) io.out(JSON.stringify({ stopped: true, clean }));
+    else
+      io.out(
+        clean ? 'terminal stopped.' : 'terminal stopped (some parts did not finish in time; see the log).',
+      );
     return 0;
   },
 };
@@ -116,7 +155,8 @@ const loadLists: CommandSpec = {
   },
   help: `
 Snapshots are applied before deltas, each atomically, with anti-rollback (an older version is refused).
-Run it while the daemon is stopped (a running daemon takes lists from central). Exit 1 if any list was refused.`,
+Safe while the daemon runs: it notices the write and reloads its cached lists before the next decision
+(a terminal connected to central also takes the lists from central). Exit 1 if any list was refused.`,
   async run(cmd, io) {
     const c = config(str(cmd, 'config'));
     const dir = str(cmd, 'lists');
@@ -129,8 +169,8 @@ Run it while the daemon is stopped (a running daemon takes lists from central). 
     const listKey = new VerifyKey('EdDSA', fromHex(c.listPublicKey, 'listPublicKey'));
     const keyFile = join(dir, 'list-key.json');
     if (existsSync(keyFile)) {
-      const pinned = (JSON.parse(readFileSync(keyFile, 'utf8')) as { publicKey?: string }).publicKey;
-      if (pinned && pinned.toLowerCase() !== c.listPublicKey)
+      const pinned = readJsonObject(keyFile, 'list key file').publicKey;
+      if (typeof pinned === 'string' && pinned.toLowerCase() !== c.listPublicKey)
         io.err(`warning: ${keyFile} names another list key than the one this terminal pins (listPublicKey)`);
     }
     const items = files.map((f) => {

@@ -62,17 +62,21 @@ export const verifyCommands: CommandSpec[] = [
       let requirement: EntitlementRequirement | undefined;
       const req = optStr(cmd, 'require');
       if (req) {
-        const e = parseEntitlement(req);
+        const e = parseEntitlement(req, '--require');
         requirement = { k: e.k, ...(e.v ? { v: e.v } : {}), ...(e.c ? { c: [e.c] } : {}) };
       }
       const now = optNum(cmd, 'at') ?? Math.floor(Date.now() / 1000);
-      const d = verify(payload, store, { now, requirement, windowSeconds: optNum(cmd, 'window') ?? 30 });
+      const d = verify(payload, store, {
+        now,
+        ...(requirement ? { requirement } : {}),
+        windowSeconds: optNum(cmd, 'window') ?? 30,
+      });
       if (io.json) io.out(JSON.stringify({ ...d, now }));
       else {
         io.out(
           `${d.decision.toUpperCase()}: ${d.reason} — ${REASON_TEXT[d.reason]}${d.detail ? ` (${d.detail})` : ''}`,
         );
-        if (d.sub) io.out(`  member ${d.sub}, credential ${d.cti}, shown at ${d.t}`);
+        if (d.sub) io.out(`  member ${d.sub}, credential serial (--cti) ${d.cti}, shown at ${d.t}`);
       }
       return d.decision === 'accept' ? 0 : 1;
     },

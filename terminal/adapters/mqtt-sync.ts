@@ -6,8 +6,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { terminalClientId } from '../../shared/client-id.js';
+import { boundedStep, STOP_STEP_MS } from '../../shared/deadline.js';
 import type { KeyPair, VerifyKey } from '../../shared/keys.js';
-import { encodeStatus, openAck, openCommand, signBatch, topics, type Command } from '../../shared/sync.js';
+import { openAck, openCommand, signBatch, signStatus, topics, type Command } from '../../shared/sync.js';
 import type { SyncPort } from '../sync-port.js';
 import { CommandGate } from '../sync/command-gate.js';
 import { OutboxSender } from '../sync/outbox-sender.js';
@@ -63,7 +64,14 @@ export class MqttSync {
     this.log = opts.logger.child({ component: 'mqtt-sync', terminal: port.terminalId });
     this.backoff = opts.minBackoffMs ?? 500;
     this.protocolVersion = opts.protocolVersion ?? 5;
-    this.gate = new CommandGate(opts.now ?? Date.now);
+    const durable =
+      port.commandAlreadyRun && port.recordCommandRun
+        ? {
+            alreadyRun: (id: string, now: number) => port.commandAlreadyRun!(id, now),
+            record: (id: string, exp: number) => port.recordCommandRun!(id, exp),
+          }
+        : undefined;
+    this.gate = new CommandGate(opts.now ?? Date.now, durable);
     this.sender = new OutboxSender({
       pendingEvents: (afterSeq, limit) => port.pendingEvents(afterSeq, limit),
       acknowledge: (seq) => port.acknowledge(seq),
@@ -91,6 +99,10 @@ export class MqttSync {
     this.heartbeat = setInterval(() => this.publishStatus(), this.opts.heartbeatMs ?? 30_000);
   }
 
+  /**
+   * Stops reconnecting and closes the link. Each step is bounded (shared/deadline.ts): a broker that does
+   * not answer cannot hold the shutdown (the "offline" status is then left to the broker's last will).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeCommitted?.();
@@ -98,20 +110,34 @@ export class MqttSync {
     this.sender.stop();
     const client = this.client;
     this.client = undefined;
-    if (client?.connected) {
+    if (!client) return;
+    if (client.connected) {
       // A clean stop says so (the will is only for a crash).
-      await client
-        .publishAsync(topics.status(this.port.terminalId), Buffer.from(this.offlineStatus()), {
-          qos: 1,
-          retain: true,
-        })
-        .catch(() => undefined);
+      await boundedStep(
+        () =>
+          client.publishAsync(topics.status(this.port.terminalId), Buffer.from(this.offlineStatus()), {
+            qos: 1,
+            retain: true,
+          }),
+        STOP_STEP_MS,
+        (why) =>
+          this.log.warn({ why: why === 'timeout' ? 'timeout' : why.message }, 'offline status not sent'),
+      );
     }
-    await client?.endAsync(true);
+    await boundedStep(() => client.endAsync(true), STOP_STEP_MS);
+  }
+
+  /** Statuses are signed with the terminal key, like batches: central binds them to this terminal. */
+  private signedStatus(state: 'online' | 'offline'): Uint8Array {
+    return signStatus(this.opts.terminalKey, this.port.terminalId, {
+      ...this.port.status(),
+      state,
+      at: Date.now(),
+    });
   }
 
   private offlineStatus(): Uint8Array {
-    return encodeStatus({ ...this.port.status(), state: 'offline', at: Date.now() });
+    return this.signedStatus('offline');
   }
 
   private connect(): void {
@@ -170,7 +196,7 @@ export class MqttSync {
     this.sender.linkDown();
     this.log.info('connected to central');
     client.subscribe(
-      [topics.ack(id), topics.cmd(id), topics.lists, topics.time],
+      [topics.ack(id), topics.cmd(id), topics.lists, topics.time, topics.replay],
       { qos: 1 },
       (err, granted) => {
         if (connection !== this.connection || this.client !== client) return; // an older connection
@@ -195,7 +221,7 @@ export class MqttSync {
   private publishStatus(): void {
     const client = this.client;
     if (!client?.connected) return;
-    const status = encodeStatus({ ...this.port.status(), state: 'online', at: Date.now() });
+    const status = this.signedStatus('online');
     client.publish(
       topics.status(this.port.terminalId),
       Buffer.from(status),
@@ -224,6 +250,10 @@ export class MqttSync {
         return;
       }
       if (topic === topics.cmd(id)) return this.onCommand(payload);
+      if (topic === topics.replay) {
+        this.port.applyReplayRelay?.(payload);
+        return;
+      }
       if (topic.startsWith('passgate/v1/lists/')) return this.onList(topic, payload);
     } catch (err) {
       this.log.error({ err, topic }, 'handling a message failed');
@@ -266,7 +296,13 @@ export class MqttSync {
       return;
     }
     const { command: cmd, id, t } = signed;
-    const verdict = this.gate.admit(id, t);
+    let verdict;
+    try {
+      verdict = this.gate.admit(id, t);
+    } catch (err) {
+      this.log.error({ err, cmd, id }, 'could not record the command id: not running it');
+      return;
+    }
     if (verdict === 'outside_window') {
       this.log.warn(
         { cmd, id, ageMs: (this.opts.now ?? Date.now)() - t },
@@ -275,7 +311,7 @@ export class MqttSync {
       return;
     }
     if (verdict === 'already_run') {
-      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered)');
+      this.log.warn({ cmd, id }, 'ignored a command already run (redelivered or replayed)');
       return;
     }
     this.log.info({ cmd, id }, 'command from central');

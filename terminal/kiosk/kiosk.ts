@@ -10,11 +10,11 @@ import type { EventData, TerminalEvent } from '../../shared/events.js';
 import { BARCODE } from '../../shared/library.js';
 import type { Reason } from '../../shared/reasons.js';
 import { verify } from '../../shared/verify.js';
-import { cardHash } from '../cards.js';
+import { cardHash } from '../../shared/cards.js';
 import type { TerminalClock } from '../clock.js';
 import type { TerminalConfig } from '../config.js';
 import type { TerminalBus } from '../events.js';
-import type { LineResponse } from '../inputs/line-input.js';
+import type { ScanResponse as LineResponse } from '../io/device.js';
 import type { Scan } from '../io/scan.js';
 import type { CommitEffects, SqliteStore } from '../store/sqlite.js';
 import { decideItem } from './decide.js';
@@ -142,14 +142,18 @@ export class Kiosk {
   /** A line from stdin/TCP (scan-lines.ts). */
   handleLine(line: string, source: string): Promise<LineResponse> {
     return this.enqueue(() => {
-      this.deps.bus.emit('scan', { source });
-      return this.run(lineToKioskInput(line, source, this.deps.clock.nowMs()));
+      const input = lineToKioskInput(line, source, this.deps.clock.nowMs());
+      this.deps.bus.emit('scan', { source, kind: 'scan' in input ? input.scan.kind : 'qr' });
+      return this.run(input);
     });
   }
 
   /** A typed scan from an input. */
   handleScan(scan: Scan): Promise<LineResponse> {
-    return this.enqueue(() => this.run({ scan }));
+    return this.enqueue(() => {
+      this.deps.bus.emit('scan', { source: scan.input, kind: scan.kind });
+      return this.run({ scan });
+    });
   }
 
   /** A button on the screen. */

@@ -2,7 +2,7 @@
 // turned into one here: `item:BARCODE` (or `barcode:`) is an item barcode, `card:UID` a card, anything
 // else a QR text. `kiosk:checkout|return|done|cancel` are the screen's buttons, for scripts and tests.
 import type { Scan } from '../io/scan.js';
-import { parseUid } from '../cards.js';
+import { parseUid } from '../../shared/cards.js';
 
 export const KIOSK_CONTROLS = ['checkout', 'return', 'done', 'cancel'] as const;
 export type KioskControl = (typeof KIOSK_CONTROLS)[number];

@@ -1,9 +1,10 @@
 // Opening the terminal's SQLite database: WAL with synchronous=FULL (a committed event survives power
 // loss), a quick check, migrations, and the one connection the repositories share. Only terminal/store/
 // imports better-sqlite3.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivate, privateDir, sqliteFiles, withPrivateUmask } from '../../shared/private-files.js';
 import { damagedSiblings } from './damaged-files.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -13,9 +14,52 @@ export type Db = Database.Database;
 export class StoreCorruptError extends Error {
   override name = 'StoreCorruptError';
 }
-/** The disk (or the configured page limit) is full: nothing more can be recorded. */
-export class StorageFullError extends Error {
+/** The database could not read or write (the decision or list was not recorded). */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    message: string,
+    /** SQLite's code, e.g. SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_BUSY. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+/** The disk (or the configured page limit) is full: nothing more can be recorded until space is freed. */
+export class StorageFullError extends StorageError {
   override name = 'StorageFullError';
+}
+/** The disk failed a read or write (SQLITE_IOERR*): a hardware or file-system problem, not a full disk. */
+export class StorageIoError extends StorageError {
+  override name = 'StorageIoError';
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
+}
+
+/** The disk (or the page limit) is full: SQLITE_FULL only (an I/O error is another problem). */
+export function isFull(err: unknown): boolean {
+  return err instanceof StorageFullError || sqliteCode(err) === 'SQLITE_FULL';
+}
+
+/** An error from the database itself (as opposed to a bug in the code around it). */
+export function isStorageError(err: unknown): boolean {
+  return err instanceof StorageError || sqliteCode(err) !== undefined;
+}
+
+/**
+ * Rethrows a database error as the StorageError that names it (full, I/O, other); anything else (a bug)
+ * is rethrown unchanged.
+ */
+export function asStorageError(err: unknown, what: string): unknown {
+  const code = sqliteCode(err);
+  if (code === undefined) return err;
+  const message = `${what}: ${(err as Error).message}`;
+  if (code === 'SQLITE_FULL') return new StorageFullError(message, code);
+  if (code.startsWith('SQLITE_IOERR')) return new StorageIoError(message, code);
+  return new StorageError(message, code);
 }
 
 /** The WAL is checkpointed once it holds this much, whatever the time (a burst must not fill the disk). */
@@ -39,10 +83,6 @@ export const META_KEYS = [
 ] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
-export function isFull(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR');
-}
 function isCorrupt(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';
@@ -57,7 +97,8 @@ const RECOVER_HINT =
  * (central would take the new events for duplicates and drop them).
  */
 export function openDatabase(path: string, options: { quickCheck?: boolean } = {}): Db {
-  mkdirSync(dirname(path), { recursive: true });
+  // The data folder and every file in it are the owner's only (movement profiles; docs/security.md).
+  privateDir(dirname(path));
   if (!existsSync(path)) {
     const damaged = damagedSiblings(path);
     if (damaged.length > 0)
@@ -68,8 +109,12 @@ export function openDatabase(path: string, options: { quickCheck?: boolean } = {
       );
   }
   try {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
+    const db = withPrivateUmask(() => {
+      const d = new Database(path);
+      d.pragma('journal_mode = WAL');
+      return d;
+    });
+    makePrivate(...sqliteFiles(path));
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 2000');
     // Checkpoints run between decisions (maintenance.checkpoint()), not inside a commit: keeps the tail

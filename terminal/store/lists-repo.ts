@@ -11,8 +11,8 @@ import {
   type SignedList,
 } from '../../shared/lists.js';
 import type { TrustedIssuerKey } from '../../shared/store.js';
-import { readCardDelta, readCardSnapshot } from '../cards.js';
-import { isFull, StorageFullError, type Connection, type Db } from './db.js';
+import { readCardDelta, readCardSnapshot, type CardBinding } from '../../shared/cards.js';
+import { asStorageError, type Connection, type Db } from './db.js';
 import { applyItems, applyMembers } from './library-lists.js';
 
 export interface ListVersionInfo {
@@ -86,9 +86,7 @@ export class ListsRepo {
     try {
       tx.immediate();
     } catch (err) {
-      if (isFull(err))
-        throw new StorageFullError(`cannot apply the ${list.type} list: ${(err as Error).message}`);
-      throw err;
+      throw asStorageError(err, `cannot apply the ${list.type} list`);
     }
     if (list.type === 'trust' && check === 'apply') this.onTrustApplied();
     return check;
@@ -134,16 +132,21 @@ function applyRevocation(db: Db, list: Extract<SignedList, { type: 'revocation' 
 }
 
 function applyCards(db: Db, list: Extract<SignedList, { type: MapListType }>): void {
-  const upsert = db.prepare('INSERT OR REPLACE INTO card_bindings (h, sub, blocked) VALUES (?, ?, ?)');
+  const stmt = db.prepare(
+    'INSERT OR REPLACE INTO card_bindings (h, sub, blocked, ent, exp) VALUES (?, ?, ?, ?, ?)',
+  );
+  const upsert = {
+    run: (b: CardBinding) => stmt.run(b.h, b.sub, b.blocked ? 1 : 0, JSON.stringify(b.ent), b.exp ?? null),
+  };
   if (isDelta(list)) {
     const delta = readCardDelta(list.delta);
     const del = db.prepare('DELETE FROM card_bindings WHERE h = ?');
     for (const h of delta.remove) del.run(h);
-    for (const b of delta.upsert) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+    for (const b of delta.upsert) upsert.run(b);
   } else {
     const snapshot = readCardSnapshot(list.snapshot);
     db.exec('DELETE FROM card_bindings');
-    for (const b of snapshot.bindings) upsert.run(b.h, b.sub, b.blocked ? 1 : 0);
+    for (const b of snapshot.bindings) upsert.run(b);
   }
 }
 

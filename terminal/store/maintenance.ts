@@ -18,6 +18,7 @@ export class Maintenance {
       pruneReplay: db.prepare('DELETE FROM replay_cache WHERE expires_at < ?'),
       pruneVerified: db.prepare('DELETE FROM verified_credentials WHERE expires_at < ?'),
       prunePassages: db.prepare('DELETE FROM passages WHERE at < ?'),
+      pruneCommands: db.prepare('DELETE FROM used_commands WHERE expires_at < ?'),
     };
   }
 
@@ -27,6 +28,7 @@ export class Maintenance {
       let n = this.stmts.pruneReplay.run(nowSeconds).changes;
       n += this.stmts.pruneVerified.run(nowSeconds).changes;
       n += this.stmts.prunePassages.run(passagesOlderThanMs).changes;
+      n += this.stmts.pruneCommands.run(nowSeconds * 1000).changes;
       return n;
     })();
   }

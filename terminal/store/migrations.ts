@@ -48,7 +48,17 @@ export const MIGRATIONS: readonly string[] = [
   `
   INSERT OR IGNORE INTO meta (key, value) VALUES ('outbox_damaged', 0), ('seq_hold', 0), ('recovered_seq', 0);
   `,
-  // 3: library lists (items, member status) and the kiosk's own loans and returns (docs/library.md).
+  // 3: card bindings carry what the card entitles (JSON array of entitlements) and an expiry (unix s).
+  `
+  ALTER TABLE card_bindings ADD COLUMN ent TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE card_bindings ADD COLUMN exp INTEGER;
+  `,
+  // 4: ids of central's commands already run, until they expire: a captured signed command is refused
+  // after a restart too (issue 8 item 8).
+  `
+  CREATE TABLE used_commands (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  `,
+  // 5: library lists (items, member status) and the kiosk's own loans and returns (docs/library.md).
   `
   CREATE TABLE library_items (
     barcode TEXT PRIMARY KEY,
@@ -92,6 +102,7 @@ export const CACHE_TABLES = [
   'policies',
   'replay_cache',
   'verified_credentials',
+  'used_commands',
   'library_items',
   'library_members',
   'library_member_loans',

@@ -11,6 +11,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivate, withPrivateUmask } from '../../shared/private-files.js';
 import { encodeEvent, readEvent, type TerminalEvent } from '../../shared/events.js';
 import { damagedDatabases, damagedName, recoveringName } from './damaged-files.js';
 import { META_KEYS, migrate, StoreCorruptError } from './db.js';
@@ -213,7 +214,8 @@ function isValidEvent(seq: number, row: OutboxRow): boolean {
 
 /** Writes the new database (rollback journal, so a clean close leaves no -wal/-shm); returns the markers. */
 function buildDatabase(file: string, s: Salvage): number {
-  const db = new Database(file);
+  const db = withPrivateUmask(() => new Database(file));
+  makePrivate(file);
   try {
     db.pragma('synchronous = FULL');
     migrate(db);

@@ -3,14 +3,33 @@
 // together or not at all).
 import type { TerminalEvent } from '../../shared/events.js';
 import { ClockRepo } from './clock-repo.js';
-import { Connection, isFull, migrate, openDatabase, RESERVE_BYTES, StorageFullError, type Db } from './db.js';
+import { CommandsRepo } from './commands-repo.js';
+import {
+  asStorageError,
+  Connection,
+  isFull,
+  migrate,
+  openDatabase,
+  RESERVE_BYTES,
+  StorageFullError,
+  type Db,
+} from './db.js';
 import { DiskReserve } from './disk-reserve.js';
 import { ListsRepo } from './lists-repo.js';
 import { Maintenance } from './maintenance.js';
 import { OutboxRepo } from './outbox-repo.js';
 import { VerifierRepo } from './verifier-repo.js';
 
-export { META_KEYS, migrate, StorageFullError, StoreCorruptError, WAL_MAX_BYTES } from './db.js';
+export {
+  isStorageError,
+  META_KEYS,
+  migrate,
+  StorageError,
+  StorageFullError,
+  StorageIoError,
+  StoreCorruptError,
+  WAL_MAX_BYTES,
+} from './db.js';
 export type { ClockRecord } from './clock-repo.js';
 export type { ListVersionInfo } from './lists-repo.js';
 export type { Passage } from './verifier-repo.js';
@@ -31,6 +50,7 @@ interface Parts {
   clock: ClockRepo;
   lists: ListsRepo;
   maintenance: Maintenance;
+  commands: CommandsRepo;
 }
 
 export class SqliteStore {
@@ -65,6 +85,7 @@ export class SqliteStore {
       clock: new ClockRepo(conn),
       lists: new ListsRepo(conn, () => verifier.reloadKeys()),
       maintenance: new Maintenance(conn, verifier, `${this.path}-wal`, reserve),
+      commands: new CommandsRepo(conn),
     };
     conn.reload();
   }
@@ -97,6 +118,10 @@ export class SqliteStore {
     return this.open_.conn.db;
   }
 
+  get commands(): CommandsRepo {
+    return this.open_.commands;
+  }
+
   /** Reloads the in-memory caches (meta counters, trust keys) from disk now (central's `reload`). */
   reloadCaches(): void {
     this.open_.conn.reload();
@@ -117,7 +142,7 @@ export class SqliteStore {
 
   /**
    * Commits one event with its effects in a single durable transaction and returns it with its seq.
-   * Throws StorageFullError when the disk is full; nothing is then recorded.
+   * Throws a StorageError (StorageFullError when the disk is full); nothing is then recorded.
    */
   commitEvent(event: Omit<TerminalEvent, 'seq'>, effects: CommitEffects = {}): TerminalEvent {
     const { conn, outbox, clock, verifier } = this.open_;
@@ -135,15 +160,13 @@ export class SqliteStore {
     try {
       committed = tx.immediate();
     } catch (err) {
-      if (!isFull(err)) throw err;
+      if (!isFull(err)) throw asStorageError(err, 'cannot record the event');
       // Out of space: free the reserve, checkpoint and truncate the WAL, and try once more.
       try {
         this.open_.maintenance.makeRoom();
         committed = tx.immediate();
       } catch (again) {
-        if (isFull(again) || isFull(err))
-          throw new StorageFullError(`cannot record the event: ${(again as Error).message}`);
-        throw again;
+        throw new StorageFullError(`cannot record the event: ${(again as Error).message}`, 'SQLITE_FULL');
       }
     }
     outbox.appended(committed.seq);

@@ -1,5 +1,6 @@
 // What a decision reads: the token core's VerifierStore (trust keys, revocations, suspensions, replay
 // cache, verified-credential cache) and the policy state (card bindings, passages, occupancy).
+import type { Entitlement } from '../../shared/credential.js';
 import { toHex } from '../../shared/bytes.js';
 import type { Alg } from '../../shared/keys.js';
 import type { TrustedIssuerKey, VerifierStore } from '../../shared/store.js';
@@ -25,10 +26,11 @@ export class VerifierRepo implements VerifierStore {
       seen: db.prepare('SELECT 1 FROM replay_cache WHERE key = ?').pluck(),
       verified: db.prepare('SELECT expires_at FROM verified_credentials WHERE digest = ?').pluck(),
       insertReplay: db.prepare('INSERT OR REPLACE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
+      fleetReplay: db.prepare('INSERT OR IGNORE INTO replay_cache (key, expires_at) VALUES (?, ?)'),
       insertVerified: db.prepare(
         'INSERT OR REPLACE INTO verified_credentials (digest, expires_at) VALUES (?, ?)',
       ),
-      card: db.prepare('SELECT sub, blocked FROM card_bindings WHERE h = ?'),
+      card: db.prepare('SELECT sub, blocked, ent, exp FROM card_bindings WHERE h = ?'),
       passage: db.prepare('SELECT direction, at FROM passages WHERE sub = ? AND gate = ?'),
       upsertPassage: db.prepare(
         'INSERT OR REPLACE INTO passages (sub, gate, direction, at) VALUES (?, ?, ?, ?)',
@@ -48,6 +50,13 @@ export class VerifierRepo implements VerifierStore {
   isSuspended(sub: string): boolean {
     return this.stmts.suspended.get(sub) !== undefined;
   }
+  /** Replay keys consumed at other terminals (central's relay): one transaction, never replacing ours. */
+  addFleetReplayKeys(keys: readonly { key: string; expiresAt: number }[]): void {
+    this.conn.db.transaction(() => {
+      for (const k of keys) this.stmts.fleetReplay.run(k.key, k.expiresAt);
+    })();
+  }
+
   hasSeen(replayKey: string): boolean {
     return this.stmts.seen.get(replayKey) !== undefined;
   }
@@ -82,9 +91,19 @@ export class VerifierRepo implements VerifierStore {
     })();
   }
 
-  cardBinding(h: Uint8Array): { sub: string; blocked: boolean } | undefined {
-    const row = this.stmts.card.get(h) as { sub: string; blocked: number } | undefined;
-    return row ? { sub: row.sub, blocked: row.blocked !== 0 } : undefined;
+  /** The binding of a card hash: member, blocked flag, entitlements and expiry (unix s) from the cards list. */
+  cardBinding(
+    h: Uint8Array,
+  ): { sub: string; blocked: boolean; ent: Entitlement[]; exp?: number } | undefined {
+    const row = this.stmts.card.get(h) as
+      { sub: string; blocked: number; ent: string; exp: number | null } | undefined;
+    if (!row) return undefined;
+    return {
+      sub: row.sub,
+      blocked: row.blocked !== 0,
+      ent: JSON.parse(row.ent) as Entitlement[],
+      ...(row.exp !== null ? { exp: row.exp } : {}),
+    };
   }
   lastPassage(sub: string, gate: string): Passage | undefined {
     return this.stmts.passage.get(sub, gate) as Passage | undefined;

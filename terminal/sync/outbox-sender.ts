@@ -33,6 +33,8 @@ interface InFlight {
 export class OutboxSender {
   private inFlight: InFlight | undefined;
   private acked = 0;
+  /** Highest seq sent on any batch: an ack beyond it names events this terminal never sent. */
+  private sentUpTo = 0;
   /** Link up and the ack subscription confirmed: only then may batches go out. */
   private ready = false;
 
@@ -77,6 +79,7 @@ export class OutboxSender {
     if (events.length === 0) return;
     const fromSeq = events[0]!.seq;
     const toSeq = events[events.length - 1]!.seq;
+    this.sentUpTo = Math.max(this.sentUpTo, toSeq);
     const entry: InFlight = {
       fromSeq,
       toSeq,
@@ -93,6 +96,15 @@ export class OutboxSender {
 
   /** A verified cumulative ack: central committed everything up to seq. */
   onAck(seq: number): void {
+    if (seq > this.sentUpTo) {
+      // Central acked seqs this terminal never sent: another holder of this terminal's key sent them
+      // (central keeps both copies and alerts). Taking the ack at its word would skip our own events.
+      this.deps.log.error(
+        { centralAckedSeq: seq, sentUpTo: this.sentUpTo },
+        'central acked events this terminal never sent: is its key copied? (see central status alerts)',
+      );
+      seq = this.sentUpTo;
+    }
     if (seq < this.acked) {
       // Central once acked more than it holds now (restored from a backup, failed over to a replica
       // that lagged): the events in between were deleted here and cannot be sent again. Resending at

@@ -29,7 +29,7 @@ interface Term {
 
 async function terminal(id: string, events: number): Promise<Term> {
   const key = generateKeyPair('EdDSA');
-  const creds = await central.addTerminal(id, 'gate', key.publicKey);
+  const creds = await central.addTerminal(id, 'turnstile', key.publicKey);
   const port = new FakePort(id, central.listPublicKey);
   port.commit(events);
   const sync = new MqttSync(port, {
@@ -171,8 +171,10 @@ describe('central on aedes + SQLite', () => {
     // subscribing to another terminal's ack is refused
     const granted = await rogue.subscribeAsync(topics.ack('gate-b'), { qos: 1 }).catch(() => [{ qos: 128 }]);
     expect(granted[0]?.qos).toBe(128);
+    const rogueClosed = new Promise<void>((r) => rogue.once('close', () => r()));
     rogue.publish(topics.events('gate-b'), Buffer.from(forged), { qos: 1 });
-    await new Promise((r) => setTimeout(r, 200));
+    // aedes closes a connection whose publish it refused: once closed, the publish was judged.
+    await rogueClosed;
     rogue.end(true);
     if (commandExists('mosquitto_pub')) {
       const r = spawnSync(
@@ -186,7 +188,17 @@ describe('central on aedes + SQLite', () => {
       );
       void r; // aedes closes the connection on a refused publish; what matters is nothing lands
     }
-    await new Promise((r) => setTimeout(r, 300));
+    // Barrier, not a sleep: a genuine batch from A after the forgeries goes through the same broker, link
+    // and ingest; once central has it, anything the forgeries could have caused has happened too.
+    const before = await central.eventCount('gate-a');
+    a.port.commit(1);
+    a.sync.start();
+    await waitFor(
+      'a genuine batch after the forgeries',
+      async () => (await central.eventCount('gate-a')) > before,
+      10_000,
+    );
+    await a.sync.stop();
     expect(await central.eventCount('gate-b')).toBe(0);
     void b;
   });

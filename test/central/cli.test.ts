@@ -174,7 +174,7 @@ describe('passgate central + issuer + terminal over the admin API', () => {
     expect(noToken.stderr).toMatch(/--central-data DIR/);
     const both = await passgate('issuer', 'revoke', '--dir', issuerDir, '--central', url, '--cti', cti);
     expect(both.code).toBe(2);
-    expect(both.stderr).toMatch(/exactly one of --dir DIR .* or --central URL/);
+    expect(both.stderr).toMatch(/give one of --dir DIR .* or --central-data DIR \/ --central URL/);
     expect((await passgateJson<StatusJson>('central', 'status', '--data', data)).lists.revocation).toBe(
       suspended.revocationVersion,
     );

@@ -174,8 +174,19 @@ describe('POST /command', () => {
       const r = await post({ terminal: TERMINAL, command: 'open_gate_once' }, auth);
       expect(r).toMatchObject({ status: 401, json: { error: 'unauthorized' } });
     }
-    // nothing of that opened the gate
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing of that opened the gate. Barrier, not a sleep: a genuine reload sent afterwards travels the
+    // same way (admin API → broker → terminal); once the terminal logged it, anything before it was handled.
+    const reloadsBefore = logLines.filter(
+      (l) => l.msg === 'reloaded the cached lists from the database',
+    ).length;
+    expect(await post({ terminal: TERMINAL, command: 'reload' })).toMatchObject({ status: 200 });
+    await waitFor(
+      'the reload after the refused requests',
+      () =>
+        logLines.filter((l) => l.msg === 'reloaded the cached lists from the database').length >
+        reloadsBefore,
+      10_000,
+    );
     expect(output.signals.filter((s) => s.decision === 'accept')).toHaveLength(1);
   });
 });

@@ -63,7 +63,7 @@ async function enroll(id: string): Promise<{ password: string; secretHex: string
   const key = generateKeyPair('EdDSA');
   const creds = await api<{ password: string }>('/terminals', {
     id,
-    role: 'gate',
+    role: 'turnstile',
     publicKey: toHex(key.publicKey),
   });
   return { password: creds.password, secretHex: toHex(key.secretKey) };

@@ -8,9 +8,10 @@ import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeCbor } from '../../shared/cbor.js';
+import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
+import { parseSign1 } from '../../shared/cose.js';
 import { generateKeyPair, VerifyKey, type KeyPair } from '../../shared/keys.js';
-import { signAck, topics } from '../../shared/sync.js';
+import { BATCH_LIMITS, signAck, topics } from '../../shared/sync.js';
 import { MqttSync } from '../../terminal/adapters/mqtt-sync.js';
 import { waitFor } from '../../testkit/wait.js';
 import { SimPort as FakePort } from '../../testkit/sim-port.js';
@@ -19,6 +20,8 @@ interface Scripted {
   url: string;
   /** Event batches central has received. */
   batches: number;
+  /** from_seq of every batch received, in order. */
+  fromSeqs: number[];
   /** Hook order: 'sub:<topic>' when a subscription is authorised, 'pub:events' when a batch arrives. */
   order: string[];
   central: MqttClient;
@@ -51,6 +54,7 @@ async function scriptedCentral(opts: { subscribeDelayMs?: number } = {}): Promis
   const s: Scripted = {
     url,
     batches: 0,
+    fromSeqs: [],
     order,
     central,
     ack: async (terminal, seq, key = listKey) => {
@@ -65,8 +69,10 @@ async function scriptedCentral(opts: { subscribeDelayMs?: number } = {}): Promis
     },
   };
   await central.subscribeAsync(topics.allEvents, { qos: 1 });
-  central.on('message', () => {
+  central.on('message', (_topic, payload) => {
     s.batches++;
+    const body = decodeCbor(parseSign1(new Uint8Array(payload), BATCH_LIMITS).payload, BATCH_LIMITS);
+    s.fromSeqs.push(Number((body as Map<string, unknown>).get('from_seq')));
     order.push('pub:events');
   });
   cleanups.push(() => s.close());
@@ -110,11 +116,11 @@ describe('MqttSync acks', () => {
     port.commit(10);
     const sync = syncFor(port, c.url, logger, 60_000);
     // A well-behaved central first: ack each batch as it lands.
-    c.central.on('message', () => void c.ack('gate-lost', c.batches * 5));
+    const ackEach = () => void c.ack('gate-lost', c.batches * 5);
+    c.central.on('message', ackEach);
     sync.start();
     await waitFor('first 10 acked', () => sync.ackedSeq === 10 && port.outbox.length === 0, 10_000);
-    c.central.removeAllListeners('message');
-    c.central.on('message', () => c.batches++);
+    c.central.off('message', ackEach);
 
     // Central comes back from a backup holding only seq 1..3; the terminal sends 11..15.
     const before = c.batches;
@@ -129,11 +135,15 @@ describe('MqttSync acks', () => {
     // Give a hot loop the chance to show: several more acks of 3, each of which the old code answered
     // at once with a resend.
     for (let i = 0; i < 5; i++) await c.ack('gate-lost', 3);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(c.batches - before).toBe(1);
     expect(sync.ackedSeq).toBe(10);
-    expect(port.outbox.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15]);
     expect(port.acks).not.toContain(3);
+    // Barrier, not a sleep: one more event, then a genuine ack of 15 makes the client send batch 16. The
+    // connection keeps order, so a resend caused by the acks of 3 would reach central before it.
+    port.commit(1);
+    await c.ack('gate-lost', 15);
+    await waitFor('batch 16', () => c.fromSeqs.includes(16), 10_000);
+    expect(c.fromSeqs.slice(-(c.batches - before))).toEqual([11, 16]);
+    expect(port.outbox.map((e) => e.seq)).toEqual([16]);
   });
 
   it('sends nothing before the ack subscription is confirmed, and then exactly one batch in flight', async () => {
@@ -146,12 +156,16 @@ describe('MqttSync acks', () => {
     // Events committed while the SUBACK is still pending.
     port.commit(5);
     await waitFor('the first batch', () => c.batches >= 1, 10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // Barrier, not a sleep: ack it with one more event waiting; the next batch (6) comes after anything
+    // the client sent before the ack, so a second batch in flight would show up before it.
+    port.commit(1);
+    await c.ack('gate-slow-suback', 5);
+    await waitFor('batch 6', () => c.fromSeqs.includes(6), 10_000);
+    expect(c.fromSeqs).toEqual([1, 6]);
     const firstBatch = c.order.indexOf('pub:events');
     expect(firstBatch).toBeGreaterThan(c.order.indexOf(`sub:${topics.ack('gate-slow-suback')}`));
     expect(c.order.indexOf(`sub:${topics.ack('gate-slow-suback')}`)).toBeGreaterThanOrEqual(0);
-    expect(c.batches).toBe(1);
-    await c.ack('gate-slow-suback', 5);
+    await c.ack('gate-slow-suback', 6);
     await waitFor('acked', () => port.outbox.length === 0, 10_000);
   });
 

@@ -81,7 +81,7 @@ describe('timer-driven work in central', () => {
     } finally {
       publisher.stop();
       await publisher.idle();
-      store.close();
+      await store.close();
     }
   });
 

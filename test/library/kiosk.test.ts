@@ -37,7 +37,7 @@ describe('library kiosk', () => {
     expect(await send(fleet.qr(fleet.credential('m-x', [{ k: 'library', v: 'east' }])))).toMatchObject({
       reason: 'not_entitled',
     });
-    expect(await send('card:04deadbeef')).toMatchObject({ decision: 'deny', reason: 'card_unknown' });
+    expect(await send('card:04deadbeef0001')).toMatchObject({ decision: 'deny', reason: 'card_unknown' });
   });
 
   it('lends with a due date per item type, and gives every refusal its reason', async () => {

@@ -133,7 +133,10 @@ describe('passgate terminal start (real process)', () => {
   it('handles card taps by HMAC binding', async () => {
     expect(await client.send('card:04A1B2C3')).toMatchObject({ decision: 'accept', reason: 'ok' });
     expect(await client.send('card:04FFFFFF')).toMatchObject({ decision: 'deny', reason: 'card_blocked' });
-    expect(await client.send('card:0102030405')).toMatchObject({ decision: 'deny', reason: 'card_unknown' });
+    expect(await client.send('card:04010203040506')).toMatchObject({
+      decision: 'deny',
+      reason: 'card_unknown',
+    });
     const last = outbox(fleet.dbFile).at(-1)!;
     expect(last.kind).toBe('card_tap');
     expect(JSON.stringify(outbox(fleet.dbFile))).not.toContain('0102030405');
@@ -233,5 +236,5 @@ describe('passgate terminal start (real process)', () => {
     expect(after.map((e) => e.seq)).toEqual(before.map((e) => e.seq));
     const status = runCli(['terminal', 'status', '--config', fleet.configFile, '--json']);
     expect(JSON.parse(status.stdout)).toMatchObject({ lastSeq: before.length, lists: {} });
-  });
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import {
 } from '../../shared/credential.js';
 import { generateKeyPair, keyId, type KeyPair } from '../../shared/keys.js';
 import { signList } from '../../shared/lists.js';
-import { encodeCardSnapshot, cardHash } from '../../terminal/cards.js';
+import { encodeCardSnapshot, cardHash } from '../../shared/cards.js';
 import { writeSigningKey } from '../../terminal/keys.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,7 +38,10 @@ export interface Fleet {
 
 export function makeFleet(
   config: Record<string, unknown> = {},
-  opts: { cards?: Array<{ uid: string; sub: string; blocked?: boolean }> } = {},
+  opts: {
+    /** Card bindings; `ent` defaults to the fixture's venue (zoo). */
+    cards?: Array<{ uid: string; sub: string; blocked?: boolean; ent?: Entitlement[]; exp?: number }>;
+  } = {},
 ): Fleet {
   const dir = mkdtempSync(join(tmpdir(), 'passgate-terminal-'));
   const listsDir = join(dir, 'lists');
@@ -81,6 +84,8 @@ export function makeFleet(
             h: cardHash(Buffer.from(c.uid, 'hex'), cardKey),
             sub: c.sub,
             blocked: c.blocked ?? false,
+            ent: c.ent ?? [{ k: 'venue', v: 'zoo' }],
+            ...(c.exp !== undefined ? { exp: c.exp } : {}),
           })),
         ),
       }),
@@ -101,7 +106,7 @@ export function makeFleet(
         signingKeyFile: 'terminal-key.json',
         cardKeyFile: 'card-key.hex',
         requirement: { k: 'venue', v: 'zoo' },
-        inputs: { tcp: { port: 0 }, repeatIgnoreMs: 0 },
+        inputs: [{ type: 'tcp', port: 0, repeatIgnoreMs: 0 }],
         http: { port: 0 },
         ...config,
       },
@@ -298,4 +303,10 @@ export class LineClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** `passgate terminal load-lists` with the fleet's signed lists; throws with the CLI's output when refused. */
+export function loadLists(fleet: Fleet): void {
+  const r = runCli(['terminal', 'load-lists', '--config', fleet.configFile, '--lists', fleet.listsDir]);
+  if (r.code !== 0) throw new Error(`load-lists failed (${r.code}): ${r.stderr}${r.stdout}`);
 }

@@ -4,9 +4,9 @@ import { Sign1 } from '@auth0/cose';
 import { importJWK } from 'jose';
 import { decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { base45Decode } from '../shared/base45.js';
-import { createPresentation, issueCredential, newSerial, toQrText } from '../shared/credential.js';
-import { generateKeyPair, VerifyKey, type Alg } from '../shared/keys.js';
+import { base45Decode } from './base45.js';
+import { createPresentation, issueCredential, newSerial, toQrText } from './credential.js';
+import { generateKeyPair, VerifyKey, type Alg } from './keys.js';
 
 function field(m: unknown, k: number): unknown {
   return m instanceof Map ? m.get(k) : (m as Record<number, unknown>)[k];

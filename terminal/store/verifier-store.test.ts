@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromHex } from '../shared/bytes.js';
-import { createPresentation, issueCredential, toQrText } from '../shared/credential.js';
-import { generateKeyPair, keyId } from '../shared/keys.js';
-import { ListError, type SequenceCheck, type SignedList } from '../shared/lists.js';
-import { MemoryStore, type TrustedIssuerKey, type VerifierStore } from '../shared/store.js';
-import { verify } from '../shared/verify.js';
-import { SqliteStore } from '../terminal/store/sqlite.js';
+import { fromHex } from '../../shared/bytes.js';
+import { createPresentation, issueCredential, toQrText } from '../../shared/credential.js';
+import { generateKeyPair, keyId } from '../../shared/keys.js';
+import { ListError, type SequenceCheck, type SignedList } from '../../shared/lists.js';
+import { MemoryStore, type TrustedIssuerKey, type VerifierStore } from '../../shared/store.js';
+import { verify } from '../../shared/verify.js';
+import { SqliteStore } from './sqlite.js';
 
 interface Subject {
   store: VerifierStore;
