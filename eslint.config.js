@@ -87,6 +87,8 @@ export default tseslint.config(
   ...layer('issuer/**/*.ts', ['**/terminal/**', '**/central/**', ...DRIVERS, ...NOT_IMPORTED]),
   ...layer('terminal/**/*.ts', ['**/central/**', '**/issuer/**', ...NOT_IMPORTED], {
     'terminal/store/**': ['better-sqlite3'],
+    // The kiosk's loans and returns, on the store's one connection (terminal/store/sqlite.ts `connection`).
+    'terminal/kiosk/loans-repo.ts': ['better-sqlite3'],
     'terminal/adapters/**': ['mqtt', 'serialport'],
     // Hardware libraries only in their thin shells: everything else works on typed scans and device health.
     'terminal/io/serial-port.ts': ['serialport'],
@@ -97,6 +99,9 @@ export default tseslint.config(
     'central/store/sqlite.ts': ['better-sqlite3'],
     'central/store/postgres.ts': ['pg'],
     'central/store/pg-lease.ts': ['pg'],
+    // The library loans ledger, one file per store.
+    'central/loans/sqlite.ts': ['better-sqlite3'],
+    'central/loans/postgres.ts': ['pg'],
     'central/link.ts': ['mqtt'],
     'central/broker.ts': ['aedes'],
   }),

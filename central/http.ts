@@ -31,6 +31,8 @@ import type { CentralAdmin } from './admin.js';
 import { bearerMatches } from './admin-token.js';
 import type { FleetReport } from './fleet.js';
 import { listen } from '../shared/net.js';
+import type { LibraryService } from './loans/library.js';
+import { libraryChange, libraryRoute } from './loans/http.js';
 
 async function readBody(req: IncomingMessage): Promise<AdminBody> {
   let size = 0;
@@ -52,6 +54,8 @@ export interface AdminHttpOptions {
   host?: string;
   /** The bearer token every admin request must carry (see admin-token.ts). */
   token: string;
+  /** GET /library/… (loans, conflicts, Koha export): central/loans/http.ts. */
+  library?: LibraryService;
   logger: Logger;
   /** With the enrollment listener: the string carrying a new code, central's address and fingerprint. */
   enrollmentString?: (code: string) => { enrollment: string; enrollUrl: string; fingerprint: string };
@@ -163,7 +167,25 @@ export class AdminHttp {
         const h = await this.opts.health();
         return send(h.ok ? 200 : 503, h);
       }
+      if (req.method === 'GET' && path.startsWith('/library/') && this.opts.library) {
+        const lib = await libraryRoute(
+          this.opts.library,
+          path,
+          new URL(req.url ?? '/', 'http://x').searchParams,
+        );
+        if (lib === undefined) return send(404, { error: 'not_found', message: `no GET ${path}` });
+        if (typeof lib === 'string') {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+          return void res.end(lib);
+        }
+        return send(200, lib);
+      }
       const body = req.method === 'POST' ? await readBody(req) : {};
+      if (req.method === 'POST' && path.startsWith('/library/') && this.opts.library) {
+        const changed = await libraryChange(this.opts.library, path, body);
+        if (changed === undefined) return send(404, { error: 'not_found', message: `no POST ${path}` });
+        return send(200, changed);
+      }
       const out = await this.route(req.method ?? 'GET', path, body);
       if (out === undefined) return send(404, { error: 'not_found', message: `no ${req.method} ${path}` });
       send(200, out);

@@ -34,6 +34,7 @@ import { startEnrollment, type Enrollment, type EnrollOptions } from './enrollme
 import type { TerminalEvent } from '../shared/events.js';
 import type { TrustedIssuerKey } from '../shared/store.js';
 import type { Alg } from '../shared/keys.js';
+import { LibraryService, type LibraryReport } from './loans/library.js';
 
 export interface CentralOptions {
   dataDir: string;
@@ -87,6 +88,7 @@ export interface CentralStatus extends FleetReport {
   lists: Record<string, { version: number; snapshotVersion: number }>;
   events: number;
   ingest: IngestCounters;
+  library: LibraryReport;
   /** `unavailable` while the database is down (PostgreSQL restart): nothing is acked meanwhile. */
   database: StoreHealth;
   /** Whether this worker is the one that publishes lists and beacons, and what it published. */
@@ -115,6 +117,8 @@ export interface Central {
   store: CentralStore;
   /** The enrollment listener (when `enroll` was given): its port, certificate fingerprint and strings. */
   enrollment?: Enrollment;
+  /** Loans ledger, conflicts, library lists (central/loans/). */
+  library: LibraryService;
   revoke(ctiHex: string): Promise<number>;
   unrevoke(ctiHex: string): Promise<number>;
   suspend(sub: string): Promise<number>;
@@ -204,14 +208,16 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       ...(opts.snapshotEveryMs !== undefined ? { snapshotEveryMs: opts.snapshotEveryMs } : {}),
       ...(opts.beaconEveryMs !== undefined ? { beaconEveryMs: opts.beaconEveryMs } : {}),
     });
+    const library = new LibraryService(store, publisher, logger);
     const relay = new ReplayRelay(listKey, (t, p) => publish(t, p), logger, opts.replayRelayMs);
     life.started('replay relay', () => relay.stop());
     // Acks are retained: a terminal that reconnects (or was recovered and lost its seq counter) learns on
-    // subscribing how far central is, before it sends anything.
+    // subscribing how far central is, before it sends anything. The loans ledger runs before the ack.
     const ingest = new Ingest(store, (t, p) => publish(t, p, true), logger, listKey, {
       ...(opts.quotas ? { quotas: opts.quotas } : {}),
       onPresentations: (keys) => relay.add(keys),
       pendingKey: (t) => late.requests?.pendingKey(t),
+      afterCommit: (t, events) => library.batchCommitted(t, events),
     });
     const fleet = new Fleet(store, logger, (t) => ingest.keyFor(t));
     const admin = new CentralAdmin({
@@ -254,7 +260,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
     // A terminal (re)connected: tell it the current list versions now, not at the next beacon.
     await startIngest(side, ingest, fleet, life, () => publisher.announce());
     await startPublishing(leadership, publisher, side, logger, life);
-    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, relay);
+    const status = statusReport(opts, store, fleet, ingest, side, leadership, publisher, relay, library);
     const health = async () => {
       const database = await store.ping();
       const brokerUp = side.link.connected;
@@ -265,7 +271,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
         leader: leadership.isLeader,
       };
     };
-    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life, enrollment);
+    const httpPort = await startAdminHttp(opts, admin, status, health, logger, life, library, enrollment);
     logger.info(
       { broker: side.broker ? 'embedded' : 'external', db: opts.db ? 'postgres' : 'sqlite' },
       'central started',
@@ -279,6 +285,7 @@ export async function startCentral(opts: CentralOptions): Promise<Central> {
       listPublicKey: listKey.publicKey,
       store,
       ...(enrollment ? { enrollment } : {}),
+      library,
       revoke: (cti) => a.revoke(cti),
       unrevoke: (cti) => a.unrevoke(cti),
       suspend: (sub) => a.suspend(sub),
@@ -399,6 +406,7 @@ function statusReport(
   leadership: Leadership,
   publisher: ListPublisher,
   relay: ReplayRelay,
+  library: LibraryService,
 ): () => Promise<CentralStatus> {
   return async () => {
     const lists: CentralStatus['lists'] = {};
@@ -411,6 +419,7 @@ function statusReport(
       lists,
       events: await store.eventCount(),
       ingest: { ...ingest.counters },
+      library: await library.report(),
       database: store.health(),
       publisher: { leader: leadership.isLeader, ...publisher.counters },
       broker: side.broker
@@ -435,6 +444,7 @@ async function startAdminHttp(
   health: () => Promise<{ ok: boolean } & Record<string, unknown>>,
   logger: Logger,
   life: Lifecycle,
+  library: LibraryService,
   enrollment?: Enrollment,
 ): Promise<number> {
   if ((opts.httpPort ?? 8480) < 0) return -1;
@@ -447,6 +457,7 @@ async function startAdminHttp(
     token: opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir),
     logger,
     ...(enrollment ? { enrollmentString: (code: string) => enrollment.stringFor(code) } : {}),
+    library,
   });
   await http.start();
   life.started('admin http', () => http.stop());

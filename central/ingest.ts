@@ -14,6 +14,7 @@ import type { RelayedKey } from '../shared/replay-relay.js';
 import { openBatch, signAck, topics } from '../shared/sync.js';
 import { presentationKey } from './store/codec.js';
 import type { AlertKind, CentralStore } from './store/types.js';
+import type { TerminalEvent } from '../shared/events.js';
 
 export interface IngestCounters {
   batches: number;
@@ -66,6 +67,8 @@ export interface IngestOptions {
   now?: () => number;
   /** A second key a batch may be signed with (a credential rotation in progress). */
   pendingKey?: (terminal: string) => VerifyKey | undefined;
+  /** Runs after the commit and before the ack (the loans ledger); a failure withholds the ack. */
+  afterCommit?: (terminal: string, events: TerminalEvent[]) => Promise<void>;
 }
 
 export class Ingest {
@@ -237,6 +240,12 @@ export class Ingest {
     }
     if (!(await this.admit(terminal, batch.events.length))) return;
     const result = await this.store.commitBatch(terminal, batch.events, this.now());
+    // Only the events the ack will cover: one past a gap is applied when the gap fills and it is resent.
+    if (this.opts.afterCommit)
+      await this.opts.afterCommit(
+        terminal,
+        batch.events.filter((e) => e.seq <= result.acked),
+      );
     this.counters.batches++;
     this.counters.inserted += result.inserted;
     this.counters.duplicates += batch.events.length - result.inserted - result.conflicts.length;

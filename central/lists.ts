@@ -12,8 +12,18 @@ import { signList, type RevocationDelta, type SignedList, type TrustDelta } from
 import type { TrustedIssuerKey } from '../shared/store.js';
 import { topics } from '../shared/sync.js';
 import type { CentralListType, CentralStore, ListElement } from './store/types.js';
+import {
+  buildLibraryDelta,
+  buildLibrarySnapshot,
+  LIBRARY_LISTS,
+  type LibraryListType,
+} from './loans/lists.js';
 
 export const CENTRAL_LISTS: CentralListType[] = ['trust', 'revocation', 'cards'];
+/** Published once a library has set them up (a policy, a catalogue or a member status changed). */
+export const OPTIONAL_LISTS: CentralListType[] = [...LIBRARY_LISTS];
+
+const isLibrary = (t: CentralListType): t is LibraryListType => (LIBRARY_LISTS as string[]).includes(t);
 
 /** What the publisher needs: the list key and the versioned list state. */
 export type ListSource = Pick<CentralStore, 'listState' | 'listElements' | 'markSnapshot' | 'changeList'>;
@@ -81,6 +91,7 @@ export function buildSnapshot(
   issuedAt: number,
   elements: ListElement[],
 ): SignedList {
+  if (isLibrary(type)) return buildLibrarySnapshot(type, version, issuedAt, elements);
   const live = elements.filter((e) => e.state === 'add');
   if (type === 'cards')
     return {
@@ -109,6 +120,8 @@ export function buildDelta(
   issuedAt: number,
   elements: ListElement[],
 ): SignedList {
+  // A policy delta carries the whole policy: the policy is the single element, and it changed.
+  if (isLibrary(type)) return buildLibraryDelta(type, base, version, issuedAt, elements);
   const pick = (kind: ListElement['kind'], state: ListElement['state']) =>
     elements.filter((e) => e.kind === kind && e.state === state);
   if (type === 'cards')
@@ -187,6 +200,11 @@ export class ListPublisher {
           await this.opts.source.changeList(type, []);
         await this.publishSnapshot(type);
       });
+    // Library lists only once a library has set them up (gates that lend nothing never get them).
+    for (const type of OPTIONAL_LISTS)
+      await this.enqueue(async () => {
+        if ((await this.opts.source.listState(type)).version > 0) await this.publishSnapshot(type);
+      });
     if ((this.opts.beaconEveryMs ?? 10_000) > 0) await this.sendBeacon();
   }
 
@@ -247,10 +265,11 @@ export class ListPublisher {
    * failed publication is logged and the next tick tries again.
    */
   private async periodic(every: number): Promise<void> {
-    for (const type of CENTRAL_LISTS) {
+    for (const type of [...CENTRAL_LISTS, ...OPTIONAL_LISTS]) {
       try {
         const state = await this.opts.source.listState(type);
-        if (Date.now() - state.snapshotAt >= every) await this.enqueue(() => this.publishSnapshot(type));
+        if (state.version > 0 && Date.now() - state.snapshotAt >= every)
+          await this.enqueue(() => this.publishSnapshot(type));
       } catch (err) {
         this.log.error({ err, type }, 'periodic list snapshot failed; retrying on the next tick');
       }

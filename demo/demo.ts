@@ -68,7 +68,7 @@ export async function runDemo(io: DemoIo): Promise<number> {
     const mark = r.decision === 'accept' ? 'OPEN  ' : 'DENIED';
     say(
       `  [${t.spec.label}]`.padEnd(20) +
-        `${mark} ${who.padEnd(42)} ${r.reason} — ${REASON_TEXT[r.reason as Reason]} (event #${r.seq})${ok ? '' : `  <-- expected ${expected}`}`,
+        `${mark} ${who.padEnd(42)} ${r.reason} — ${REASON_TEXT[r.reason as Reason]} (${r.seq === null ? 'no event' : `event #${r.seq}`})${ok ? '' : `  <-- expected ${expected}`}`,
     );
   }
 
@@ -90,6 +90,12 @@ export async function runDemo(io: DemoIo): Promise<number> {
       publicKey: issuer.issuerKey.publicKey,
       issuer: issuer.issuer,
     });
+    // The library's loan policy and a small catalogue (docs/library.md): signed lists for the kiosk.
+    await central.library.setPolicy({ branch: 'main', limit: 8, types: { book: { days: 21, renewals: 2 } } });
+    await central.library.setItems([
+      { barcode: '31234000123456', type: 'book', loanable: true },
+      { barcode: '31234000999999', type: 'book', loanable: false },
+    ]);
     say(
       `  central: embedded MQTT broker on ${central.mqttUrl}, SQLite store; trusts issuer "${issuer.issuer}"`,
     );
@@ -99,10 +105,18 @@ export async function runDemo(io: DemoIo): Promise<number> {
     }
     // Not just "a" list: the versions central published (a terminal still on the empty first trust list
     // would deny the first codes with lists_missing).
-    const listsIn = await waitForPublishedLists(
-      central,
-      [...terminals.values()].map((t) => t.running),
-    );
+    const listsIn =
+      (await waitForPublishedLists(
+        central,
+        [...terminals.values()].map((t) => t.running),
+      )) +
+      // A kiosk also needs the library lists (policy and catalogue) before it lends.
+      (await waitFor('library lists on every kiosk', () =>
+        [...terminals.values()].every((t) => {
+          const l = t.running.report().lists;
+          return t.spec.role !== 'kiosk' || (l.library !== undefined && l.items !== undefined);
+        }),
+      ));
     say(`  terminals: ${TERMINALS.map((t) => `${t.id} (${t.role})`).join(', ')}`);
     say(
       `    enrolled with one-time codes; each pinned central's list key and received the signed lists in ${Math.round(listsIn)} ms`,
@@ -155,7 +169,10 @@ export async function runDemo(io: DemoIo): Promise<number> {
     await scan('zoo-gate-1', 'Carol (senior card, no zoo pass)', carol.present(now()), 'not_entitled');
 
     say('\nAt the library and the service counter');
-    await scan('library-kiosk-1', "Alice's live code", alice.present(now()), 'ok');
+    await scan('library-kiosk-1', "Alice's live code (greeted as m-7f3a91)", alice.present(now()), 'ok');
+    await scan('library-kiosk-1', 'a book, 31234000123456', 'item:31234000123456', 'ok');
+    await scan('library-kiosk-1', 'a reference book', 'item:31234000999999', 'item_not_loanable');
+    await scan('library-kiosk-1', 'Done', 'kiosk:done', 'ok');
     await scan('counter-1', "Carol's senior concession", carol.present(now()), 'ok');
     await scan('counter-1', 'Alice (no concession)', alice.present(now()), 'not_entitled');
 

@@ -71,7 +71,15 @@ export interface VectorCase {
   now: number;
   options: { windowSeconds: number; skewSeconds: number; requirement?: EntitlementRequirement };
   store: { trust: VectorTrust[]; revokedSerials: string[]; suspendedSubjects: string[]; seen: string[] };
-  expected: { decision: 'accept' | 'deny'; reason: Reason; sub?: string; cti?: string; t?: number };
+  expected: {
+    decision: 'accept' | 'deny';
+    reason: Reason;
+    sub?: string;
+    cti?: string;
+    t?: number;
+    /** Phone checkout: the item barcodes carried in the presentation (payload key 4). */
+    items?: string[];
+  };
 }
 
 export interface VectorFiles {
@@ -530,6 +538,60 @@ export function buildVectors(): VectorFiles {
     options: { ...options, requirement: { k: 'library' } },
     store: { ...emptyStore(), seen: [`${toHex(serial(1))}:${t}:${toHex(nonce(32))}`] },
     expected: deny('replayed'),
+  });
+
+  // Phone checkout (docs/token-format.md, "Phone checkout"): the item list rides in the device-signed
+  // presentation as key 4, so it is as tamper-proof as the presentation time.
+  const library: Entitlement[] = [{ k: 'library', v: 'main', n: 8 }];
+  const credLib = issueCredential(k('issuer-eddsa'), claimsFor(device, 40, { ent: library }));
+  const checkout = (n: number, items: string[], signer = device): string =>
+    toQrText(
+      createPresentation({
+        credential: credLib,
+        deviceSecretKey: signer.secretKey,
+        t,
+        nonce: nonce(n),
+        items,
+      }),
+    );
+  const libraryReq = { ...options, requirement: { k: 'library', v: 'main' } };
+  const fiveItems = [
+    '31234000123456',
+    '31234000123457',
+    '31234000123458',
+    '31234000123459',
+    '31234000123460',
+  ];
+  add({
+    name: 'checkout-valid',
+    description: 'Phone checkout of five 14-digit item barcodes; library main required.',
+    qr: checkout(40, fiveItems),
+    now,
+    options: libraryReq,
+    expected: {
+      decision: 'accept',
+      reason: 'ok',
+      sub: 'm-000040',
+      cti: toHex(serial(40)),
+      t,
+      items: fiveItems,
+    },
+  });
+  add({
+    name: 'checkout-duplicate-items',
+    description: 'The same barcode twice in one checkout list.',
+    qr: checkout(41, ['31234000123456', '31234000123456']),
+    now,
+    options: libraryReq,
+    expected: deny('malformed'),
+  });
+  add({
+    name: 'checkout-bad-device-signature',
+    description: 'A checkout list signed by another device (a list swapped into someone else’s code).',
+    qr: checkout(42, ['31234000123456'], k('device-2')),
+    now,
+    options: libraryReq,
+    expected: deny('bad_device_signature'),
   });
 
   const keyEntries = Object.fromEntries(

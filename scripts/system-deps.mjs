@@ -27,6 +27,16 @@ const components = [
     present: () => has('systemd-analyze') && has('systemd-notify'),
   },
   { name: 'python3 (a NOTIFY_SOCKET listener)', packages: ['python3'], present: () => has('python3') },
+  {
+    name: 'chromium (kiosk screen test)',
+    packages: ['chromium'],
+    present: () => existsSync('/usr/bin/chromium'),
+  },
+  {
+    name: 'a Traditional Chinese font (kiosk screen screenshots)',
+    packages: ['fonts-wqy-microhei'],
+    present: () => existsSync('/usr/share/fonts/truetype/wqy/wqy-microhei.ttc'),
+  },
   // PC/SC: the daemon, the headers @pokusew/pcsclite (under nfc-pcsc) compiles against, and vpcd, the
   // virtual reader driver the PC/SC tests put a virtual card into. python3-virtualsmartcard (vicc) is
   // vpcd's companion for manual checks; the tests use their own card script.
@@ -123,7 +133,7 @@ components.push({
 const stillMissing = components.filter((c) => !c.present());
 if (stillMissing.length === 0) {
   console.log(
-    'system-deps: all real components present (mosquitto, PostgreSQL, socat, pcscd + vpcd, nfc-pcsc binding, gpioset, openssl, systemd tools, python3).',
+    'system-deps: all real components present (mosquitto, PostgreSQL, socat, chromium, CJK font, pcscd + vpcd, nfc-pcsc binding, gpioset, openssl, systemd tools, python3).',
   );
 } else {
   const list = stillMissing.map((c) => `${c.name} (apt-get install ${c.packages.join(' ')})`).join(', ');

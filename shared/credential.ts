@@ -126,18 +126,20 @@ export interface PresentationInput {
   /** Unix seconds when shown. */
   t: number;
   nonce?: Uint8Array;
+  /** Phone checkout: item barcodes scanned on the phone (payload key 4; docs/token-format.md). */
+  items?: readonly string[];
 }
 
-/** The presentation bytes: COSE_Sign1 by the device key over {1: credential, 2: t, 3: nonce}. */
+/** The presentation bytes: COSE_Sign1 by the device key over {1: credential, 2: t, 3: nonce, 4?: items}. */
 export function createPresentation(input: PresentationInput): Uint8Array {
   const nonce = input.nonce ?? new Uint8Array(randomBytes(8));
-  const payload = encodeCbor(
-    new Map<number, unknown>([
-      [1, input.credential],
-      [2, input.t],
-      [3, nonce],
-    ]),
-  );
+  const body = new Map<number, unknown>([
+    [1, input.credential],
+    [2, input.t],
+    [3, nonce],
+  ]);
+  if (input.items) body.set(4, [...input.items]);
+  const payload = encodeCbor(body);
   return signSign1('ES256', input.deviceSecretKey, payload);
 }
 

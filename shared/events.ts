@@ -8,6 +8,8 @@ export const EVENT_KINDS = [
   'card_tap',
   'loan',
   'return',
+  /** A loan renewed at a kiosk (data: item, due, renewals). */
+  'renewal',
   'renewal_denied',
   'tamper',
   'reader_fault',

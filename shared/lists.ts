@@ -6,7 +6,8 @@ import { CoseFormatError, parseSign1, signSign1, verifySign1 } from './cose.js';
 import { ALGS, assertPublicKey, keyId, type Alg, type KeyPair, type VerifyKey } from './keys.js';
 import type { TrustedIssuerKey } from './store.js';
 
-export const LIST_TYPES = ['trust', 'revocation', 'cards', 'library'] as const;
+/** library: loan policy; items: the branch catalogue; members: member library status (shared/library.ts). */
+export const LIST_TYPES = ['trust', 'revocation', 'cards', 'library', 'items', 'members'] as const;
 export type ListType = (typeof LIST_TYPES)[number];
 
 /** Lists can be large (a million revoked serials is ~20 MB), but stay shallow. */
@@ -56,8 +57,11 @@ export type SignedList =
   | (ListHeader & { type: 'trust'; base: number; delta: TrustDelta })
   | (ListHeader & { type: 'revocation'; snapshot: RevocationBody })
   | (ListHeader & { type: 'revocation'; base: number; delta: RevocationDelta })
-  | (ListHeader & { type: 'cards' | 'library'; snapshot: Map<string, unknown> })
-  | (ListHeader & { type: 'cards' | 'library'; base: number; delta: Map<string, unknown> });
+  | (ListHeader & { type: MapListType; snapshot: Map<string, unknown> })
+  | (ListHeader & { type: MapListType; base: number; delta: Map<string, unknown> });
+
+/** Lists whose bodies are plain maps, read by their own module (terminal/cards.ts, shared/library.ts). */
+export type MapListType = 'cards' | 'library' | 'items' | 'members';
 
 function encodeKey(k: TrustedIssuerKey): Map<string, unknown> {
   const m = new Map<string, unknown>([

@@ -25,7 +25,13 @@ export const POLICY_REASONS = [
   'internal_error',
 ] as const;
 export const CARD_REASONS = ['card_unknown', 'card_blocked'] as const;
-export const LIBRARY_REASONS = ['item_unknown', 'item_not_loanable', 'loan_limit', 'member_blocked'] as const;
+export const LIBRARY_REASONS = [
+  'item_unknown',
+  'item_not_loanable',
+  'loan_limit',
+  'member_blocked',
+  'renew_refused',
+] as const;
 
 export type TokenReason = (typeof TOKEN_REASONS)[number];
 export type DenyReason =
@@ -73,4 +79,5 @@ export const REASON_TEXT: Record<Reason, string> = {
   item_not_loanable: 'item cannot be borrowed',
   loan_limit: 'loan limit reached',
   member_blocked: 'member is blocked from borrowing',
+  renew_refused: 'loan cannot be renewed',
 };

@@ -132,6 +132,7 @@ describe('token vectors', () => {
           if (c.expected.sub) expect(d.sub).toBe(c.expected.sub);
           if (c.expected.cti) expect(d.cti).toBe(c.expected.cti);
           if (c.expected.t) expect(d.t).toBe(c.expected.t);
+          if (c.expected.items) expect(d.items).toEqual(c.expected.items);
           if (d.decision === 'accept') {
             // An accepted presentation is recorded: the same QR a second time is a replay.
             const again = verify(c.qr, store, { now: c.now, ...c.options, backend });

@@ -8,6 +8,10 @@ import { readClaims, type CredentialClaims, type Entitlement } from './credentia
 import { VerifyKey, type VerifyBackend } from './keys.js';
 import type { Reason, TokenReason } from './reasons.js';
 import type { VerifierStore } from './store.js';
+import { BARCODE } from './library.js';
+
+/** Most items one phone checkout may carry (the QR budget allows fewer: docs/token-format.md). */
+export const MAX_CHECKOUT_ITEMS = 32;
 
 export const MAX_PRESENTATION_BYTES = 2048;
 /** Longest QR text that can carry MAX_PRESENTATION_BYTES: checked before any decoding work. */
@@ -52,6 +56,8 @@ export interface Decision {
   replayKey?: string;
   /** Unix seconds until which the replay key must be remembered. */
   replayExpiresAt?: number;
+  /** Phone checkout: the item barcodes the holder scanned, signed with the presentation. */
+  items?: string[];
 }
 
 export function deny(reason: Reason, extra: Partial<Decision> = {}): Decision {
@@ -94,6 +100,7 @@ interface Parsed {
   claims: CredentialClaims;
   t: number;
   nonce: Uint8Array;
+  items?: string[];
 }
 
 function malformed(detail: string): Decision {
@@ -127,6 +134,16 @@ export function parsePresentation(text: string): Parsed | Decision {
     if (!isBytes(credentialBytes)) return malformed('presentation credential must be a byte string');
     if (!isUint(t)) return malformed('presentation time must be an unsigned integer');
     if (!isBytes(nonce) || nonce.length !== 8) return malformed('presentation nonce must be 8 bytes');
+    const items = body.get(4);
+    if (
+      items !== undefined &&
+      (!Array.isArray(items) ||
+        items.length === 0 ||
+        items.length > MAX_CHECKOUT_ITEMS ||
+        !(items as unknown[]).every((b) => typeof b === 'string' && BARCODE.test(b)) ||
+        new Set(items).size !== items.length)
+    )
+      return malformed(`checkout items must be 1-${MAX_CHECKOUT_ITEMS} distinct barcodes`);
     const credential = parseSign1(credentialBytes);
     if (presentation.algId === undefined || credential.algId === undefined)
       return malformed('alg missing from protected header');
@@ -137,7 +154,15 @@ export function parsePresentation(text: string): Parsed | Decision {
     if (!credential.kid) return malformed('credential has no kid');
     const claims = readClaims(decodeCbor(credential.payload));
     if (typeof claims === 'string') return malformed(claims);
-    return { presentation, credential, credentialBytes, claims, t, nonce };
+    return {
+      presentation,
+      credential,
+      credentialBytes,
+      claims,
+      t,
+      nonce,
+      ...(items ? { items: items as string[] } : {}),
+    };
   } catch (err) {
     if (err instanceof CborError || err instanceof CoseFormatError) return malformed(err.message);
     throw err;
@@ -163,7 +188,7 @@ export function matchEntitlement(
 export function verify(text: string, store: VerifierStore, options: VerifyOptions): Decision {
   const parsed = parsePresentation(text);
   if ('decision' in parsed) return parsed;
-  const { presentation, credential, credentialBytes, claims, t, nonce } = parsed;
+  const { presentation, credential, credentialBytes, claims, t, nonce, items } = parsed;
   const { now } = options;
   const backend = options.backend ?? 'node';
   const skew = options.skewSeconds ?? 0;
@@ -176,6 +201,7 @@ export function verify(text: string, store: VerifierStore, options: VerifyOption
     t,
     exp: claims.exp,
     entitlements: claims.ent,
+    ...(items ? { items } : {}),
   };
   const refuse = (reason: TokenReason): Decision => deny(reason, facts);
 

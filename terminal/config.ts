@@ -64,6 +64,26 @@ export interface TerminalConfig {
   /** caFile: PEM certificate(s) to trust for an mqtts:// broker with a private or self-signed certificate. */
   mqtt?: { url: string; username?: string; passwordFile?: string; caFile?: string };
   log: { level: string };
+  /** Role kiosk (terminal/kiosk/): session timing, the screen page on loopback, a receipt printer, an ILS. */
+  kiosk: KioskConfig;
+}
+
+export interface KioskConfig {
+  idleTimeoutSeconds: number;
+  receiptSeconds: number;
+  /** The kiosk screen page (GET /, /events): loopback only; 0 = any free port. */
+  screen?: { port: number; host: string };
+  /** ESC/POS receipt printer on a serial port. */
+  printer?: { path: string; baudRate: number; chinese: 'big5' | 'ascii' };
+  /** Forward loans and returns to an ILS over SIP2 when it answers. */
+  sip2?: {
+    host: string;
+    port: number;
+    institution: string;
+    location: string;
+    user?: string;
+    passwordFile?: string;
+  };
 }
 
 const DEFAULT_REQUIREMENT: Record<Role, { k: string }> = {
@@ -150,6 +170,43 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+      },
+    },
+    kiosk: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        idleTimeoutSeconds: { type: 'integer', minimum: 5, maximum: 3600 },
+        receiptSeconds: { type: 'integer', minimum: 1, maximum: 600 },
+        screen: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: { port, host },
+        },
+        printer: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['path'],
+          properties: {
+            path: { type: 'string', minLength: 1 },
+            baudRate: { type: 'integer', minimum: 1200, maximum: 921_600 },
+            chinese: { type: 'string', enum: ['big5', 'ascii'] },
+          },
+        },
+        sip2: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['host', 'port', 'institution'],
+          properties: {
+            host: { type: 'string', minLength: 1, maxLength: 253 },
+            port: { type: 'integer', minimum: 1, maximum: 65535 },
+            institution: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[^|\\r\\n]+$' },
+            location: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[^|\\r\\n]+$' },
+            user: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[^|\\r\\n]+$' },
+            passwordFile: { type: 'string', minLength: 1 },
+          },
+        },
       },
     },
   },
@@ -272,6 +329,7 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
     notes,
     http: { port: r.http?.port ?? 0, host: r.http?.host ?? '127.0.0.1' },
     log: { level: r.log?.level ?? 'info' },
+    kiosk: kioskConfig(r.kiosk, path),
   };
   if (r.cardKeyFile) config.cardKeyFile = path(r.cardKeyFile);
   if (r.mqtt)
@@ -282,6 +340,27 @@ export function validateConfig(raw: unknown, baseDir = process.cwd()): TerminalC
       ...(r.mqtt.caFile ? { caFile: path(r.mqtt.caFile) } : {}),
     };
   return config;
+}
+
+function kioskConfig(k: Partial<KioskConfig> | undefined, path: (p: string) => string): KioskConfig {
+  const out: KioskConfig = {
+    idleTimeoutSeconds: k?.idleTimeoutSeconds ?? 60,
+    receiptSeconds: k?.receiptSeconds ?? 10,
+  };
+  if (k?.screen) out.screen = { port: k.screen.port, host: k.screen.host ?? '127.0.0.1' };
+  if (k?.printer)
+    out.printer = {
+      path: path(k.printer.path),
+      baudRate: k.printer.baudRate ?? 19_200,
+      chinese: k.printer.chinese ?? 'big5',
+    };
+  if (k?.sip2)
+    out.sip2 = {
+      ...k.sip2,
+      location: k.sip2.location ?? k.sip2.institution,
+      ...(k.sip2.passwordFile ? { passwordFile: path(k.sip2.passwordFile) } : {}),
+    };
+  return out;
 }
 
 function configError(problems: string[]): ConfigError {

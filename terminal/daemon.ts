@@ -20,6 +20,8 @@ import {
 } from './io/registry.js';
 import { stdinEndMeansDone, StdinInput } from './io/stdin.js';
 import { TcpInput } from './io/tcp.js';
+import { startKiosk } from './kiosk/start.js';
+import type { Kiosk } from './kiosk/kiosk.js';
 import { loadCardKey, loadSigningKey } from './keys.js';
 import { TerminalMetrics } from './metrics.js';
 import type { GateOutput } from './outputs/output.js';
@@ -57,6 +59,10 @@ export interface RunningTerminal {
   bus: TerminalBus;
   store: SqliteStore;
   pipeline: DecisionPipeline;
+  /** Role kiosk: the library kiosk that takes the input lines instead of the gate pipeline. */
+  kiosk?: Kiosk;
+  /** Role kiosk with kiosk.screen: the screen page's port. */
+  screenPort?: number;
   tcpPort: number | undefined;
   httpPort: number;
   /** Central's announced list versions against the ones held here. */
@@ -162,6 +168,7 @@ interface Core {
   /** The running MQTT client (replaced by reloadCredentials). */
   sync: { client?: MqttSync | undefined };
   report: () => TerminalReport & { mqtt?: { connected: boolean } };
+  cardKey?: Uint8Array;
 }
 
 export async function startTerminal(config: TerminalConfig, options: StartOptions): Promise<RunningTerminal> {
@@ -183,7 +190,22 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
         { announced: centralLists.announcedVersions(), held: store.lists.versions() },
         'lists from central did not arrive in time; opening the inputs anyway',
       );
-    const tcpPort = await startInputs(core);
+    // Role kiosk: the library kiosk takes the scans (terminal/kiosk/); a gate's pipeline otherwise.
+    const kiosk =
+      config.role === 'kiosk'
+        ? await startKiosk(
+            {
+              config,
+              store: core.store,
+              clock: core.clock,
+              bus: core.bus,
+              logger,
+              ...(core.cardKey ? { cardKey: core.cardKey } : {}),
+            },
+            life,
+          )
+        : undefined;
+    const tcpPort = await startInputs(core, kiosk?.kiosk);
     logReady(core);
     let reloading: Promise<void> = Promise.resolve();
     return {
@@ -191,12 +213,15 @@ export async function startTerminal(config: TerminalConfig, options: StartOption
       bus,
       store,
       pipeline,
+      ...(kiosk ? { kiosk: kiosk.kiosk } : {}),
+      ...(kiosk?.screenPort !== undefined ? { screenPort: kiosk.screenPort } : {}),
       tcpPort,
       httpPort,
       centralLists,
       report,
       reloadCredentials: () => (reloading = reloading.then(() => reloadCredentials(core))),
-      submit: (line, source = 'api') => pipeline.handle(line, source),
+      submit: (line, source = 'api') =>
+        kiosk ? kiosk.kiosk.handleLine(line, source) : pipeline.handle(line, source),
       waitForLists,
       waitForDrain: (ms) => until(() => store.outbox.depth === 0, ms),
       inputs,
@@ -289,6 +314,7 @@ async function openCore(config: TerminalConfig, options: StartOptions, life: Lif
     centralLists,
     syncing: false,
     report,
+    ...(cardKey ? { cardKey } : {}),
   };
 }
 
@@ -429,10 +455,18 @@ function startHousekeeping({ bus, store, clock, config, logger, life }: Core): v
 }
 
 /** Every configured input, then the health watch over inputs and outputs; returns the TCP port when there is one. */
-async function startInputs(core: Core): Promise<number | undefined> {
+async function startInputs(core: Core, kiosk?: Kiosk): Promise<number | undefined> {
   const { config, pipeline, metrics, bus, logger, life, inputs, outputs, watch } = core;
   const sink: InputSink = {
-    scan: (scan) => pipeline.handleScan(scan),
+    // A kiosk: typed card and barcode scans (PC/SC, serial/HID inputs of kind barcode) go straight in; a
+    // text line (stdin/TCP, a QR scanner) goes through the kiosk's line syntax (`item:`, `kiosk:done`, …).
+    scan: (scan) =>
+      !kiosk
+        ? pipeline.handleScan(scan)
+        : scan.kind === 'qr'
+          ? kiosk.handleLine(scan.text, scan.input)
+          : kiosk.handleScan(scan),
+
     ignored: (why, source) => {
       metrics.observeIgnored(why);
       bus.emit('inputIgnored', { source, why });

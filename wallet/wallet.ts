@@ -63,8 +63,11 @@ export class Wallet {
     this.save();
   }
 
-  /** A fresh PG1 QR text for the newest credential (or the one with serial cti), shown at time t. */
-  present(t: number, cti?: string): string {
+  /**
+   * A fresh PG1 QR text for the newest credential (or the one with serial cti), shown at time t. With
+   * items it is a phone checkout: the scanned barcodes travel inside the device-signed presentation.
+   */
+  present(t: number, cti?: string, items?: readonly string[]): string {
     const chosen = cti ? this.file.credentials.find((c) => c.cti === cti) : this.file.credentials.at(-1);
     if (!chosen)
       throw new FileProblem(
@@ -73,7 +76,9 @@ export class Wallet {
           : 'this wallet holds no credential yet; issue one with `passgate issuer issue`',
       );
     const credential = new Uint8Array(Buffer.from(chosen.credential, 'base64'));
-    return toQrText(createPresentation({ credential, deviceSecretKey: this.secretKey, t }));
+    return toQrText(
+      createPresentation({ credential, deviceSecretKey: this.secretKey, t, ...(items ? { items } : {}) }),
+    );
   }
 
   private save(): void {

@@ -38,6 +38,8 @@ import type {
   TerminalCredentialHashes,
   TerminalRecord,
 } from './types.js';
+import { PostgresLoanStore } from '../loans/postgres.js';
+import { LOANS_SCHEMA } from '../loans/sql.js';
 
 /**
  * Versioned migrations: entry i brings the schema from version i to i+1 (recorded in schema_version).
@@ -74,6 +76,9 @@ CREATE INDEX IF NOT EXISTS presentations_age ON presentations (received_at);
 CREATE TABLE IF NOT EXISTS alerts (
   id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, terminal TEXT NOT NULL, detail TEXT NOT NULL);
 `,
+  // 3: the library loans ledger, pending returns and loan conflicts (central/loans/sql.ts; IF NOT EXISTS:
+  // databases from before the numbered migrations already have them).
+  LOANS_SCHEMA('BIGINT'),
 ];
 
 /** Serialises schema changes between workers starting at once. */
@@ -142,6 +147,11 @@ export class PostgresCentralStore implements CentralStore {
   private readonly tracker: OutageTracker;
   private readonly retry: RetryPolicy;
   private readonly poolSize: number;
+  /** The ledger applies each event once (loan_processed), so its transaction is safe to retry. */
+  readonly loans = new PostgresLoanStore(
+    () => this.db,
+    (work) => this.tx(work, true),
+  );
 
   constructor(
     private readonly url: string,

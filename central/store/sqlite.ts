@@ -29,6 +29,8 @@ import type {
   TerminalCredentialHashes,
   TerminalRecord,
 } from './types.js';
+import { SqliteLoanStore } from '../loans/sqlite.js';
+import { LOANS_SCHEMA } from '../loans/sql.js';
 import type { StoreHealth } from './outage.js';
 
 /**
@@ -67,6 +69,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, terminal TEXT NOT NULL,
   detail TEXT NOT NULL);
 `,
+  // 3: the library loans ledger, pending returns and loan conflicts (central/loans/sql.ts; IF NOT EXISTS:
+  // databases from before the numbered migrations already have them).
+  LOANS_SCHEMA('INTEGER'),
 ];
 
 function migrate(db: Database.Database): void {
@@ -84,6 +89,7 @@ function migrate(db: Database.Database): void {
 
 export class SqliteCentralStore implements CentralStore {
   private db: Database.Database | undefined;
+  readonly loans = new SqliteLoanStore(() => this.conn);
 
   constructor(private readonly file: string) {}
 

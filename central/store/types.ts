@@ -3,6 +3,7 @@
 import type { TerminalEvent } from '../../shared/events.js';
 import type { Alg } from '../../shared/keys.js';
 import type { TerminalStatus } from '../../shared/sync.js';
+import type { LoanStore } from '../loans/types.js';
 import type { StoreHealth } from './outage.js';
 
 export interface TerminalRecord {
@@ -79,8 +80,8 @@ export interface Alert {
   detail: Record<string, string | number | boolean>;
 }
 
-/** The list types central maintains itself (library lists come later). */
-export type CentralListType = 'trust' | 'revocation' | 'cards';
+/** The list types central maintains itself. */
+export type CentralListType = 'trust' | 'revocation' | 'cards' | 'library' | 'items' | 'members';
 
 /**
  * One element of a list as central tracks it: its final state and the list version that last changed it,
@@ -89,7 +90,8 @@ export type CentralListType = 'trust' | 'revocation' | 'cards';
  * data = JSON of the issuer key), `card` (cards, key = card hash hex, data = JSON {sub, ent, exp?, blocked?}).
  */
 export interface ListElement {
-  kind: 'serial' | 'subject' | 'key' | 'card';
+  /** policy, item, member: the library lists (central/loans/lists.ts); data is JSON. */
+  kind: 'serial' | 'subject' | 'key' | 'card' | 'policy' | 'item' | 'member';
   key: string;
   state: 'add' | 'remove';
   data?: string;
@@ -111,6 +113,8 @@ export interface EnrollmentGrant {
 
 export interface CentralStore {
   init(): Promise<void>;
+  /** The loans ledger, on the same database. */
+  readonly loans: LoanStore;
   close(): Promise<void>;
   /** Whether the database answered the last call (see central/store/outage.ts). */
   health(): StoreHealth;

@@ -131,6 +131,7 @@ Example: passgate wallet present --file w.json | passgate terminal start --confi
       terminalId: c.terminalId,
       tcpPort: running.tcpPort ?? null,
       httpPort: running.httpPort,
+      ...(running.screenPort !== undefined ? { screenPort: running.screenPort } : {}),
     };
     print(
       io,

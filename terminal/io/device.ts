@@ -16,7 +16,13 @@ export interface DeviceHealth {
 
 /** What an input answers for one scan (TCP sends it back as one JSON line). */
 export type ScanResponse =
-  | { decision: 'accept' | 'deny'; reason: string; seq: number | null }
+  | {
+      decision: 'accept' | 'deny';
+      reason: string;
+      seq: number | null;
+      /** A kiosk's answer: the session state, the item decisions of this scan (terminal/kiosk/). */
+      kiosk?: Record<string, unknown>;
+    }
   | {
       ignored:
         | 'line_too_long'

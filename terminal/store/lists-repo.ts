@@ -6,12 +6,14 @@ import {
   isDelta,
   LIST_LIMITS,
   type ListType,
+  type MapListType,
   type SequenceCheck,
   type SignedList,
 } from '../../shared/lists.js';
 import type { TrustedIssuerKey } from '../../shared/store.js';
 import { readCardDelta, readCardSnapshot, type CardBinding } from '../../shared/cards.js';
 import { asStorageError, type Connection, type Db } from './db.js';
+import { applyItems, applyMembers } from './library-lists.js';
 
 export interface ListVersionInfo {
   version: number;
@@ -76,6 +78,8 @@ export class ListsRepo {
       if (list.type === 'trust') applyTrust(db, list);
       else if (list.type === 'revocation') applyRevocation(db, list);
       else if (list.type === 'cards') applyCards(db, list);
+      else if (list.type === 'items') applyItems(db, list);
+      else if (list.type === 'members') applyMembers(db, list, this.conn.meta('acked_seq'));
       else applyPolicy(db, list);
       this.stmts.setVersion.run(list.type, list.version, list.issuedAt, appliedAtMs);
     });
@@ -127,7 +131,7 @@ function applyRevocation(db: Db, list: Extract<SignedList, { type: 'revocation' 
   }
 }
 
-function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+function applyCards(db: Db, list: Extract<SignedList, { type: MapListType }>): void {
   const stmt = db.prepare(
     'INSERT OR REPLACE INTO card_bindings (h, sub, blocked, ent, exp) VALUES (?, ?, ?, ?, ?)',
   );
@@ -147,7 +151,7 @@ function applyCards(db: Db, list: Extract<SignedList, { type: 'cards' | 'library
 }
 
 /** Library policy and item flags: kept as one CBOR map; a delta overrides the keys it names. */
-function applyPolicy(db: Db, list: Extract<SignedList, { type: 'cards' | 'library' }>): void {
+function applyPolicy(db: Db, list: Extract<SignedList, { type: MapListType }>): void {
   let body: Map<string, unknown>;
   if (isDelta(list)) {
     const row = db.prepare('SELECT body FROM policies WHERE name = ?').pluck().get(list.type) as

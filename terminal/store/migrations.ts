@@ -58,6 +58,36 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE used_commands (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  // 5: library lists (items, member status) and the kiosk's own loans and returns (docs/library.md).
+  `
+  CREATE TABLE library_items (
+    barcode TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    loanable INTEGER NOT NULL,
+    hold_for TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE library_members (sub TEXT PRIMARY KEY, blocked INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE library_member_loans (
+    sub TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    loaned_at INTEGER NOT NULL,
+    due INTEGER NOT NULL,
+    renewals INTEGER NOT NULL,
+    PRIMARY KEY (sub, barcode)
+  ) WITHOUT ROWID;
+  CREATE INDEX library_member_loans_barcode ON library_member_loans (barcode);
+  CREATE TABLE kiosk_loans (
+    barcode TEXT PRIMARY KEY,
+    sub TEXT NOT NULL,
+    loaned_at INTEGER NOT NULL,
+    due INTEGER NOT NULL,
+    renewals INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX kiosk_loans_sub ON kiosk_loans (sub);
+  CREATE TABLE kiosk_returns (barcode TEXT PRIMARY KEY, at INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE ils_queue (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -73,4 +103,7 @@ export const CACHE_TABLES = [
   'replay_cache',
   'verified_credentials',
   'used_commands',
+  'library_items',
+  'library_members',
+  'library_member_loans',
 ] as const;

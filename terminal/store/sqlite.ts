@@ -12,6 +12,7 @@ import {
   openDatabase,
   RESERVE_BYTES,
   StorageFullError,
+  type Db,
 } from './db.js';
 import { DiskReserve } from './disk-reserve.js';
 import { ListsRepo } from './lists-repo.js';
@@ -38,6 +39,8 @@ export interface CommitEffects {
   replay?: { key: string; expiresAt: number };
   passage?: { sub: string; gate: string; direction: 'in' | 'out'; at: number };
   occupancyDelta?: number;
+  /** Repository writes that belong to this decision (the kiosk's loans), run inside the same transaction. */
+  write?: (seq: number) => void;
 }
 
 interface Parts {
@@ -110,6 +113,11 @@ export class SqliteStore {
   get maintenance(): Maintenance {
     return this.open_.maintenance;
   }
+  /** The one connection, for repositories kept outside this folder (terminal/kiosk/loans-repo.ts). */
+  get connection(): Db {
+    return this.open_.conn.db;
+  }
+
   get commands(): CommandsRepo {
     return this.open_.commands;
   }
@@ -145,6 +153,7 @@ export class SqliteStore {
       if (effects.passage) verifier.recordPassage(effects.passage);
       if (effects.occupancyDelta)
         conn.writeMeta('occupancy', Math.max(0, conn.meta('occupancy') + effects.occupancyDelta));
+      effects.write?.(full.seq);
       return full;
     });
     let committed: TerminalEvent;

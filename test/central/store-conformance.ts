@@ -234,5 +234,97 @@ export function storeConformance(name: string, open: () => Promise<CentralStore>
         expect(await s.useEnrollmentCode('nope', 1)).toBeUndefined();
       }),
     );
+
+    it(
+      'keeps a loans ledger: each event once, returns, renewals, conflicts by the documented rules',
+      withStore(async (s) => {
+        const day = 86_400_000;
+        const T = 1_800_000_000_000;
+        const loan = (seq: number, item: string, sub: string, at: number, limit = 2): TerminalEvent => ({
+          seq,
+          kind: 'loan',
+          at,
+          decision: 'accept',
+          reason: 'ok',
+          sub,
+          data: { item, due: at + 21 * day, limit },
+        });
+        const k1 = [
+          loan(1, 'i1', 'm-a', T),
+          loan(2, 'i2', 'm-a', T + 1),
+          {
+            seq: 3,
+            kind: 'loan',
+            at: T + 2,
+            decision: 'deny',
+            reason: 'loan_limit',
+            sub: 'm-a',
+            data: { item: 'i3' },
+          },
+          {
+            seq: 4,
+            kind: 'renewal',
+            at: T + 5 * day,
+            decision: 'accept',
+            reason: 'ok',
+            sub: 'm-a',
+            data: { item: 'i1', due: T + 30 * day, renewals: 1 },
+          },
+        ] as TerminalEvent[];
+        expect((await s.loans.applyLoanEvents('k1', k1)).sort()).toEqual(['m-a']);
+        // redelivery: nothing changes
+        expect(await s.loans.applyLoanEvents('k1', k1)).toEqual([]);
+        expect(
+          (await s.loans.loans({ sub: 'm-a', openOnly: true })).map((l) => [l.item, l.due, l.renewals]),
+        ).toEqual([
+          ['i2', T + 1 + 21 * day, 0],
+          ['i1', T + 30 * day, 1],
+        ]);
+        // kiosk 2: returns i9 whose loan it never saw, lends i2 later to m-b, lends i4 to m-a (2 open > its limit 1)
+        const k2 = [
+          { seq: 1, kind: 'return', at: T + 3 * day, decision: 'accept', reason: 'ok', data: { item: 'i9' } },
+          loan(2, 'i2', 'm-b', T + 2 * day),
+          loan(3, 'i4', 'm-a', T + 2 * day, 1),
+        ] as TerminalEvent[];
+        await s.loans.applyLoanEvents('k2', k2);
+        expect((await s.loans.conflicts({ unresolvedOnly: true })).map((c) => c.kind)).toEqual([
+          'return_before_loan',
+        ]);
+        // the loan of i9 arrives: the waiting return closes it
+        await s.loans.applyLoanEvents('k1', [loan(5, 'i9', 'm-c', T + day)]);
+        const conflicts = await s.loans.conflicts();
+        expect(conflicts.map((c) => [c.kind, c.resolution, c.resolved])).toEqual([
+          ['double_loan', 'later_loan_kept', true],
+          ['limit_exceeded', 'loan_kept', true],
+          ['return_before_loan', 'matched', true],
+        ]);
+        const all = await s.loans.loans({});
+        expect(all.find((l) => l.item === 'i9')).toMatchObject({
+          state: 'returned',
+          returnTerminal: 'k2',
+          returnSeq: 1,
+        });
+        expect(all.filter((l) => l.item === 'i2').map((l) => [l.sub, l.state])).toEqual([
+          ['m-b', 'open'],
+          ['m-a', 'superseded'],
+        ]);
+        expect((await s.loans.openLoans(['m-a'])).map((l) => l.item)).toEqual(['i1', 'i4']);
+        expect((await s.loans.activity(T + day, T + 2 * day + 1)).map((l) => l.item)).toEqual([
+          'i9',
+          'i2',
+          'i4',
+        ]);
+        expect(await s.loans.summary(T + 25 * day)).toEqual({
+          open: 3,
+          overdue: 2,
+          conflicts: 3,
+          unresolved: 0,
+        });
+        await s.loans.setBlocked('m-a', true, 1);
+        await s.loans.setBlocked('m-z', true, 1);
+        await s.loans.setBlocked('m-z', false, 2);
+        expect(await s.loans.blockedMembers()).toEqual(['m-a']);
+      }),
+    );
   });
 }

@@ -194,6 +194,8 @@ export interface Daemon {
   proc: ChildProcess;
   tcpPort: number;
   httpPort: number;
+  /** A kiosk with a screen configured. */
+  screenPort?: number;
   stderr(): string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
@@ -246,8 +248,15 @@ export function startDaemon(configFile: string): Promise<Daemon> {
       proc.stdout!.removeAllListeners('data');
       proc.stdout!.resume();
       try {
-        const ready = JSON.parse(first) as { tcpPort: number; httpPort: number };
-        resolveReady({ proc, tcpPort: ready.tcpPort, httpPort: ready.httpPort, stderr: () => err, exited });
+        const ready = JSON.parse(first) as { tcpPort: number; httpPort: number; screenPort?: number };
+        resolveReady({
+          proc,
+          tcpPort: ready.tcpPort,
+          httpPort: ready.httpPort,
+          ...(ready.screenPort !== undefined ? { screenPort: ready.screenPort } : {}),
+          stderr: () => err,
+          exited,
+        });
       } catch {
         reject(new Error(`unexpected first line: ${first} ${err}`));
       }
