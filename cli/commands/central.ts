@@ -259,6 +259,11 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
           `. Nothing was left behind in ${dataDir}.`,
       );
     }
+    // Listen for the stop signal before anything announces this process (central.json, the ready line):
+    // a supervisor may signal as soon as it sees either, and an unhandled SIGTERM would skip the clean stop.
+    const stopping = stopSignal(() =>
+      io.err('central is stopping (every step has a time limit); please wait'),
+    );
     writeRuntime(dataDir, {
       pid: process.pid,
       mqttPort: central.mqttPort,
@@ -296,7 +301,7 @@ Stop it with Ctrl-C or SIGTERM (kill PID); every shutdown step is bounded, and i
             : '') +
           `. Stop it with Ctrl-C or \`kill ${process.pid}\`.`,
       );
-    await stopSignal(() => io.err('central is stopping (every step has a time limit); please wait'));
+    await stopping;
     const clean = await central.stop();
     removeRuntime(dataDir);
     if (io.json) io.out(JSON.stringify({ ok: true, stopped: true, clean }));
